@@ -1,0 +1,733 @@
+"""The GraphSimulator: state, Python control API, throttling, faults, stats and server lifecycle."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import copy
+import math
+import os
+import random
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+from graph_simulator import contacts as contact_model
+from graph_simulator.common import STATUS_CODES, Response
+
+DEFAULTS = {
+    "consent_mode": "auto",
+    "default_user": None,
+    "throttle_enabled": True,
+    "max_concurrent": 4,
+    "rate_limit": 10000,
+    "rate_window": 600.0,
+    "fault_5xx_rate": 0.0,
+    "drop_rate": 0.0,
+    "latency": 0.0,
+    "delta_replay_rate": 0.0,
+    "delta_page_size": 100,
+    "sync_state_generations": 3,
+    "access_token_lifetime": 3600,
+    "strict_refresh_rotation": False,
+    "max_batch": 20,
+    # additions (not in the original brief, harmless defaults)
+    "users_delta_token_max_age": 7 * 24 * 3600.0,
+    "concurrency_retry_after": 1.0,
+}
+
+USER_ATTRS = {
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+    "jobTitle",
+    "department",
+    "companyName",
+    "mobilePhone",
+    "businessPhones",
+    "officeLocation",
+    "streetAddress",
+    "city",
+    "state",
+    "postalCode",
+    "country",
+    "employeeId",
+    "accountEnabled",
+    "userType",
+    "onPremisesExtensionAttributes",
+    "preferredLanguage",
+}
+
+LOG_SIZE = 2000
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+class GraphError(Exception):
+    """Raised by handlers; rendered as a Graph error body."""
+
+    def __init__(self, status, code=None, message="", headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code or STATUS_CODES.get(status, "UnknownError")
+        self.message = message or self.code
+        self.headers = headers or {}
+
+
+class GraphSimulator:
+    """A local HTTPS Microsoft login + Microsoft Graph stand-in. See README.md."""
+
+    def __init__(self, seed=0, time_scale=1.0, state_dir=None):
+        if time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        self.seed = seed
+        self.time_scale = float(time_scale)
+        self._own_state_dir = state_dir is None
+        self.state_dir = state_dir
+        self._lock = threading.RLock()
+        self._server = None
+        self._thread = None
+        self._port = None
+        self.ca_path = None
+        self.ca_bundle_path = None
+        self._wall0 = time.time()
+        self._mono0 = time.monotonic()
+        self.reset()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, host="127.0.0.1", port=0):
+        from graph_simulator.server import make_server
+
+        if self._server is not None:
+            return self
+        if self.state_dir is None:
+            self.state_dir = tempfile.mkdtemp(prefix="graph_sim_")
+        os.makedirs(self.state_dir, exist_ok=True)
+        self._server, self.ca_path, self.ca_bundle_path = make_server(
+            self, host, port, self.state_dir
+        )
+        self._port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+        if self._own_state_dir and self.state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+            self.state_dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def serve_forever(self):
+        """Block until stop() is called from another thread (CLI use)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
+    @property
+    def port(self):
+        return self._port
+
+    @property
+    def base_url(self):
+        if self._port is None:
+            raise RuntimeError("simulator not started")
+        return f"https://127.0.0.1:{self._port}"
+
+    login_endpoint = base_url
+    graph_endpoint = base_url
+
+    # ------------------------------------------------------------------ state
+    def reset(self):
+        """Wipe all state, faults, counters and config (the server keeps running)."""
+        with self._lock:
+            self.rng = random.Random(self.seed)
+            self.config = dict(DEFAULTS)
+            self._time_offset = 0.0
+            self.tenant_id = self.guid()
+            self._tenants = {}
+            self._tenant(self.tenant_id)
+            self._users = {}
+            self._groups = {}
+            self._apps = {}
+            self._mailboxes = {}
+            self._access = {}
+            self._refresh = {}
+            self._codes = {}
+            self._consents = {}
+            self._delta_pages = collections.OrderedDict()
+            self._delta_tokens = {}
+            self._faults = []
+            self._inflight = collections.defaultdict(int)
+            self._windows = collections.defaultdict(collections.deque)
+            self._log = collections.deque(maxlen=LOG_SIZE)
+            self._stats = {
+                "total_requests": 0,
+                "http_round_trips": 0,
+                "by_kind": collections.Counter(),
+                "per_mailbox": collections.Counter(),
+                "max_concurrent_per_mailbox": {},
+                "throttled": collections.Counter(),
+                "batch_calls": 0,
+                "batch_items": 0,
+                "status_counts": collections.Counter(),
+                "faults_injected": 0,
+            }
+
+    def configure(self, **options):
+        with self._lock:
+            for key in options:
+                if key not in DEFAULTS:
+                    raise ValueError(f"unknown simulator option {key!r}")
+            if "consent_mode" in options and options["consent_mode"] not in (
+                "auto",
+                "refuse",
+                "page",
+            ):
+                raise ValueError("consent_mode must be auto, refuse or page")
+            if options.get("default_user") and options["default_user"] not in self._users:
+                options["default_user"] = self._find_user(options["default_user"])["id"]
+            self.config.update(options)
+            return dict(self.config)
+
+    # ------------------------------------------------------------------ clock & ids
+    def now(self):
+        """Simulated epoch seconds."""
+        real = time.monotonic() - self._mono0
+        return self._wall0 + real * self.time_scale + self._time_offset
+
+    def advance_time(self, seconds):
+        """Move the simulated clock forward (token expiry, users/delta token age, windows)."""
+        with self._lock:
+            self._time_offset += float(seconds)
+
+    def iso(self, t=None):
+        t = self.now() if t is None else t
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def guid(self):
+        with self._lock:
+            return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def token(self, nbytes=24):
+        with self._lock:
+            raw = bytes(self.rng.getrandbits(8) for _ in range(nbytes))
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def outlook_id(self, prefix="AAMkAGI2"):
+        """An id shaped like an Outlook immutable id (URL-safe base64, '=' padded)."""
+        with self._lock:
+            raw = bytes(self.rng.getrandbits(8) for _ in range(46))
+        return prefix + base64.urlsafe_b64encode(raw).decode()
+
+    def change_key(self):
+        with self._lock:
+            raw = bytes(self.rng.getrandbits(8) for _ in range(15))
+        return "EQAAABYAAA" + base64.b64encode(raw).decode()
+
+    def retry_after(self, sim_seconds):
+        """Retry-After header value in REAL seconds."""
+        real = max(sim_seconds, 0.0) / self.time_scale
+        if self.time_scale == 1.0:
+            return str(max(1, math.ceil(real)))
+        return f"{max(real, 0.001):.3f}".rstrip("0").rstrip(".")
+
+    # ------------------------------------------------------------------ directory
+    def _tenant(self, tenant_id):
+        if tenant_id not in self._tenants:
+            self._tenants[tenant_id] = {"seq": 0, "tombstones": {}}
+        return self._tenants[tenant_id]
+
+    def _bump_user(self, user):
+        tenant = self._tenant(user["_tenant"])
+        tenant["seq"] += 1
+        user["_seq"] = tenant["seq"]
+
+    def add_user(
+        self,
+        upn,
+        display_name=None,
+        tenant_id=None,
+        user_id=None,
+        mail=None,
+        account_enabled=True,
+        user_type="Member",
+        **graph_user_attrs,
+    ):
+        unknown = set(graph_user_attrs) - USER_ATTRS
+        if unknown:
+            raise ValueError(f"unknown user attributes: {sorted(unknown)}")
+        with self._lock:
+            uid = user_id or self.guid()
+            if uid in self._users:
+                raise ValueError(f"user {uid} exists")
+            local = upn.split("@")[0]
+            name = display_name or local.replace(".", " ").title()
+            given, _, sur = name.partition(" ")
+            user = {
+                "id": uid,
+                "displayName": name,
+                "givenName": given or None,
+                "surname": sur or None,
+                "mail": mail if mail is not None else upn,
+                "userPrincipalName": upn,
+                "jobTitle": None,
+                "department": None,
+                "companyName": None,
+                "mobilePhone": None,
+                "businessPhones": [],
+                "officeLocation": None,
+                "streetAddress": None,
+                "city": None,
+                "state": None,
+                "postalCode": None,
+                "country": None,
+                "employeeId": None,
+                "accountEnabled": bool(account_enabled),
+                "userType": user_type,
+                "preferredLanguage": None,
+                "onPremisesExtensionAttributes": {
+                    f"extensionAttribute{i}": None for i in range(1, 16)
+                },
+                "_tenant": tenant_id or self.tenant_id,
+            }
+            ext = graph_user_attrs.pop("onPremisesExtensionAttributes", None) or {}
+            user.update(graph_user_attrs)
+            user["onPremisesExtensionAttributes"].update(ext)
+            self._bump_user(user)
+            self._users[uid] = user
+            self._mailbox(uid)
+            if not self.config["default_user"]:
+                self.config["default_user"] = uid
+            return self._public_user(user)
+
+    def _public_user(self, user):
+        return {k: copy.deepcopy(v) for k, v in user.items() if not k.startswith("_")}
+
+    def _find_user(self, key):
+        if key in self._users:
+            return self._users[key]
+        low = str(key).lower()
+        for user in self._users.values():
+            if low in (str(user["userPrincipalName"]).lower(), str(user.get("mail")).lower()):
+                return user
+        raise KeyError(f"no user {key!r}")
+
+    def users(self):
+        with self._lock:
+            return [self._public_user(u) for u in self._users.values()]
+
+    def update_user(self, user_id, **attrs):
+        unknown = set(attrs) - USER_ATTRS
+        if unknown:
+            raise ValueError(f"unknown user attributes: {sorted(unknown)}")
+        with self._lock:
+            user = self._find_user(user_id)
+            ext = attrs.pop("onPremisesExtensionAttributes", None)
+            user.update(attrs)
+            if ext:
+                user["onPremisesExtensionAttributes"].update(ext)
+            self._bump_user(user)
+            return self._public_user(user)
+
+    def delete_user(self, user_id):
+        with self._lock:
+            user = self._find_user(user_id)
+            tenant = self._tenant(user["_tenant"])
+            tenant["seq"] += 1
+            tenant["tombstones"][user["id"]] = tenant["seq"]
+            del self._users[user["id"]]
+            if self.config["default_user"] == user["id"]:
+                self.config["default_user"] = next(iter(self._users), None)
+
+    def add_group(self, display_name, members=(), tenant_id=None, group_id=None):
+        with self._lock:
+            gid = group_id or self.guid()
+            group = {
+                "id": gid,
+                "displayName": display_name,
+                "mailNickname": re.sub(r"\W", "", display_name) or "group",
+                "securityEnabled": True,
+                "_members": list(members),
+                "_tenant": tenant_id or self.tenant_id,
+            }
+            self._groups[gid] = group
+            return self._public_user(group)
+
+    def add_group_members(self, group_id, members):
+        with self._lock:
+            self._groups[group_id]["_members"].extend(members)
+
+    def register_app(self, client_id, client_secret=None, redirect_uris=None):
+        with self._lock:
+            self._apps[client_id] = {
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "redirect_uris": list(redirect_uris or []),
+            }
+            return dict(self._apps[client_id])
+
+    # ------------------------------------------------------------------ tokens
+    def _new_access_token(self, kind, user_id, tenant_id, client_id, scopes):
+        tok = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + self.token(48)  # opaque, JWT-looking prefix
+        with self._lock:
+            self._access[tok] = {
+                "kind": kind,
+                "user_id": user_id,
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "scopes": list(scopes),
+                "expires": self.now() + float(self.config["access_token_lifetime"]),
+            }
+        return tok
+
+    def issue_token(self, user_id, scopes=("Contacts.ReadWrite", "User.Read")):
+        """Seeding helper: a delegated access token for the user, without any HTTP."""
+        with self._lock:
+            user = self._find_user(user_id)
+            return self._new_access_token(
+                "user", user["id"], user["_tenant"], "sim-seed", list(scopes)
+            )
+
+    def issue_app_token(self, tenant_id=None):
+        """Seeding helper: an app-only access token for the tenant."""
+        return self._new_access_token(
+            "app",
+            None,
+            tenant_id or self.tenant_id,
+            "sim-seed",
+            ["https://graph.microsoft.com/.default"],
+        )
+
+    def revoke_refresh_tokens(self, user_id):
+        with self._lock:
+            uid = self._find_user(user_id)["id"]
+            for rec in self._refresh.values():
+                if rec["user_id"] == uid:
+                    rec["revoked"] = True
+
+    def expire_access_tokens(self, user_id=None):
+        with self._lock:
+            uid = self._find_user(user_id)["id"] if user_id else None
+            for rec in self._access.values():
+                if uid is None or rec["user_id"] == uid:
+                    rec["expires"] = 0.0
+
+    # ------------------------------------------------------------------ mailboxes
+    def _mailbox(self, user_id):
+        mb = self._mailboxes.get(user_id)
+        if mb is None:
+            fid = self.outlook_id("AAMkAGI2AAEuAAA")
+            mb = {
+                "folders": {},
+                "contacts": {},
+                "tombstones": {fid: {}},
+                "seq": 0,
+                "tokens": {fid: []},
+                "epoch": {fid: 0},
+                "default": fid,
+            }
+            mb["folders"][fid] = {
+                "id": fid,
+                "displayName": "Contacts",
+                "parentFolderId": self.outlook_id("AAMkAGI2AAEuAAB"),
+                "_default": True,
+            }
+            self._mailboxes[user_id] = mb
+        return mb
+
+    def _mb_for(self, user_id):
+        user = self._find_user(user_id)
+        return user["id"], self._mailbox(user["id"])
+
+    def _folder(self, mb, folder_id):
+        fid = folder_id or mb["default"]
+        if fid not in mb["folders"]:
+            raise KeyError(f"no folder {folder_id!r}")
+        return fid
+
+    def create_folder(self, user_id, display_name):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            return contact_model.create_folder(self, mb, display_name)
+
+    def folders(self, user_id):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            return [contact_model.render_folder(f) for f in mb["folders"].values()]
+
+    def delete_folder(self, user_id, folder_id):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            contact_model.delete_folder(self, mb, folder_id)
+
+    def seed_contacts(self, user_id, contacts, folder_id=None):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            fid = self._folder(mb, folder_id)
+            out = []
+            for data in contacts:
+                try:
+                    c = contact_model.create_contact(self, mb, fid, data)
+                except GraphError as exc:
+                    raise ValueError(exc.message) from exc
+                out.append(contact_model.render(c, expand=True))
+            return out
+
+    def contacts(self, user_id, folder_id=None):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            fid = self._folder(mb, folder_id)
+            return [
+                contact_model.render(c, expand=True)
+                for c in mb["contacts"].values()
+                if c["_folder"] == fid
+            ]
+
+    def get_contact(self, user_id, contact_id):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            return contact_model.render(mb["contacts"][contact_id], expand=True)
+
+    def edit_contact(self, user_id, contact_id, **fields):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            if contact_id not in mb["contacts"]:
+                raise KeyError(f"no contact {contact_id!r}")
+            try:
+                c = contact_model.update_contact(self, mb, mb["contacts"][contact_id], fields)
+            except GraphError as exc:
+                raise ValueError(exc.message) from exc
+            return contact_model.render(c, expand=True)
+
+    def delete_contact(self, user_id, contact_id):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            if contact_id not in mb["contacts"]:
+                raise KeyError(f"no contact {contact_id!r}")
+            contact_model.delete_contact(self, mb, contact_id)
+
+    def reset_sync_state(self, user_id, folder_id=None):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            fid = self._folder(mb, folder_id)
+            for tok in mb["tokens"][fid]:
+                self._delta_tokens.pop(tok, None)
+            mb["tokens"][fid] = []
+            mb["epoch"][fid] += 1
+
+    # ------------------------------------------------------------------ faults
+    def inject_fault(
+        self,
+        path_regex=".*",
+        method=None,
+        status=503,
+        count=1,
+        headers=None,
+        body=None,
+        kind="status",
+        size=1_000_000,
+        delay=5.0,
+    ):
+        if kind not in ("status", "drop", "malformed", "oversized", "hang"):
+            raise ValueError(f"unknown fault kind {kind!r}")
+        with self._lock:
+            self._faults.append(
+                {
+                    "regex": re.compile(path_regex),
+                    "method": method.upper() if method else None,
+                    "status": int(status),
+                    "count": int(count),
+                    "headers": dict(headers or {}),
+                    "body": body,
+                    "kind": kind,
+                    "size": int(size),
+                    "delay": float(delay),
+                }
+            )
+
+    def clear_faults(self):
+        with self._lock:
+            self._faults = []
+
+    def _take_fault(self, method, target, inner=False):
+        """Return a fault response (or a ('hang', delay) marker) for this request, or None."""
+        with self._lock:
+            for fault in self._faults:
+                if fault["method"] and fault["method"] != method:
+                    continue
+                if inner and fault["kind"] != "status":
+                    continue
+                if not fault["regex"].search(target):
+                    continue
+                fault["count"] -= 1
+                if fault["count"] <= 0:
+                    self._faults.remove(fault)
+                self._stats["faults_injected"] += 1
+                return self._fault_response(fault)
+            if target.startswith("/v1.0/") and not target.startswith("/v1.0/$batch"):
+                cfg = self.config
+                if not inner and cfg["drop_rate"] and self.rng.random() < cfg["drop_rate"]:
+                    self._stats["faults_injected"] += 1
+                    return Response(0, drop=True)
+                if cfg["fault_5xx_rate"] and self.rng.random() < cfg["fault_5xx_rate"]:
+                    self._stats["faults_injected"] += 1
+                    return self._fault_response(
+                        {"kind": "status", "status": 503, "headers": {}, "body": None}
+                    )
+        return None
+
+    def _fault_response(self, fault):
+        kind = fault["kind"]
+        if kind == "drop":
+            return Response(0, drop=True)
+        if kind == "hang":
+            return ("hang", fault["delay"])
+        if kind == "malformed":
+            return Response(200, '{"value": [{"id": "AAMk', content_type="application/json")
+        if kind == "oversized":
+            size = max(fault["size"], 32)
+            pad = "x" * (size - len('{"value":[],"padding":""}'))
+            return Response(
+                200, '{"value":[],"padding":"' + pad + '"}', content_type="application/json"
+            )
+        status = fault["status"]
+        headers = dict(fault["headers"])
+        if status == 429 and not any(k.lower() == "retry-after" for k in headers):
+            headers["Retry-After"] = self.retry_after(1.0)
+        body = fault["body"]
+        if body is None:
+            body = self.error_body(
+                status, STATUS_CODES.get(status, "UnknownError"), "Injected fault."
+            )
+        return Response(status, body, headers)
+
+    # ------------------------------------------------------------------ throttling
+    def _enter(self, mailbox, slots=1):
+        with self._lock:
+            self._inflight[mailbox] += slots
+            current = self._inflight[mailbox]
+            maxes = self._stats["max_concurrent_per_mailbox"]
+            maxes[mailbox] = max(maxes.get(mailbox, 0), current)
+            return current
+
+    def _leave(self, mailbox, slots=1):
+        with self._lock:
+            self._inflight[mailbox] = max(0, self._inflight[mailbox] - slots)
+
+    def _rate_check(self, mailbox):
+        """Count one request against the sliding window; return a 429 Response when over."""
+        with self._lock:
+            if not self.config["throttle_enabled"]:
+                return None
+            now = self.now()
+            window = self._windows[mailbox]
+            span = float(self.config["rate_window"])
+            while window and window[0] <= now - span:
+                window.popleft()
+            if len(window) >= int(self.config["rate_limit"]):
+                wait = window[0] + span - now
+                self._stats["throttled"]["RateLimit"] += 1
+                return self.throttled_response(
+                    wait,
+                    "Application is over its MailboxRequestRate limit (requests per window).",
+                )
+            window.append(now)
+            return None
+
+    def _concurrency_429(self):
+        self._stats["throttled"]["MailboxConcurrency"] += 1
+        return self.throttled_response(
+            float(self.config["concurrency_retry_after"]),
+            "Application is over its MailboxConcurrency limit.",
+        )
+
+    def throttled_response(self, wait_sim, message):
+        return Response(
+            429,
+            self.error_body(429, "ApplicationThrottled", message),
+            {"Retry-After": self.retry_after(wait_sim)},
+        )
+
+    # ------------------------------------------------------------------ stats
+    def _count(self, method, path, status, mailbox, kind, logical=True):
+        with self._lock:
+            st = self._stats
+            if logical:
+                st["total_requests"] += 1
+            st["by_kind"][kind] += 1
+            if mailbox:
+                st["per_mailbox"][mailbox] += 1
+            st["status_counts"][str(status)] += 1
+            self._log.append((method, path, status, mailbox))
+
+    def stats(self):
+        with self._lock:
+            st = self._stats
+            return {
+                "total_requests": st["total_requests"],
+                "http_round_trips": st["http_round_trips"],
+                "by_kind": dict(st["by_kind"]),
+                "per_mailbox": dict(st["per_mailbox"]),
+                "max_concurrent_per_mailbox": dict(st["max_concurrent_per_mailbox"]),
+                "throttled": dict(st["throttled"]),
+                "throttled_total": sum(st["throttled"].values()),
+                "batch_calls": st["batch_calls"],
+                "batch_items": st["batch_items"],
+                "status_counts": dict(st["status_counts"]),
+                "faults_injected": st["faults_injected"],
+            }
+
+    @property
+    def requests_log(self):
+        with self._lock:
+            return list(self._log)
+
+    # ------------------------------------------------------------------ errors
+    def error_body(self, status, code, message):
+        return {
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {"request-id": str(uuid.uuid4()), "date": self.iso()},
+            }
+        }
+
+    # ------------------------------------------------------------------ dispatch
+    def dispatch(self, req):
+        """Entry point for one HTTP request; returns a Response."""
+        from graph_simulator import admin, graph, login
+
+        if req.path.startswith("/_sim/") or req.path == "/_sim":
+            try:
+                return admin.handle(self, req)
+            except GraphError as exc:
+                return Response(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+        with self._lock:
+            self._stats["http_round_trips"] += 1
+        fault = self._take_fault(req.method, req.target)
+        if isinstance(fault, Response):
+            self._count(req.method, req.path, fault.status or "drop", None, "fault")
+            return fault
+        if isinstance(fault, tuple):
+            time.sleep(fault[1])
+        if req.path.startswith("/v1.0/") or req.path == "/v1.0":
+            return graph.handle(self, req)
+        return login.handle(self, req)
