@@ -1,0 +1,21 @@
+{
+    "name": "Outlook Contacts Sync",
+    "summary": "Two-way sync of Odoo contacts with Outlook, and Entra ID users as contacts",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "author": "Outlook Contacts Sync for Odoo",
+    "license": "LGPL-3",
+    "application": True,
+    "installable": True,
+    "depends": ["contacts", "microsoft_account"],
+    "external_dependencies": {
+        "python": ["msal", "requests", "phonenumbers"],
+    },
+    "data": [
+        "security/ir.model.access.csv",
+        "security/microsoft_contacts_security.xml",
+        "views/microsoft_contacts_account_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/templates.xml",
+    ],
+}

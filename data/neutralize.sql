@@ -1,0 +1,7 @@
+-- A neutralized copy (staging, restore) must never reach the production mailboxes.
+UPDATE microsoft_contacts_account
+   SET token_cache = NULL,
+       home_account_id = NULL,
+       state = 'not_connected';
+DELETE FROM ir_config_parameter
+ WHERE key IN ('microsoft_contacts_client_secret');

@@ -1,0 +1,255 @@
+import logging
+import threading
+
+import requests
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+from ..graph import GraphClient, GraphError, resolve_endpoints
+from ..graph.auth import ConsentRequiredError, MicrosoftIdentity
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_TENANT = "organizations"
+CONNECT_ROUTE = "/microsoft_contacts/connect"
+CALLBACK_ROUTE = "/microsoft_account/authentication"
+
+_sessions = threading.local()
+
+
+def _http_session():
+    """One requests.Session per worker thread, shared by MSAL and the Graph client."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
+
+
+class MicrosoftContactsAccount(models.Model):
+    _name = "microsoft.contacts.account"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _description = "Outlook Contacts Account"
+    _rec_name = "user_id"
+    _order = "user_id"
+
+    user_id = fields.Many2one(
+        "res.users",
+        string="User",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        default=lambda self: self.env.user,
+    )
+    company_id = fields.Many2one(related="user_id.company_id", store=True)
+    state = fields.Selection(
+        [
+            ("not_connected", "Not connected"),
+            ("connected", "Connected"),
+            ("needs_reconnect", "Needs reconnect"),
+            ("paused", "Paused"),
+            ("error", "Error"),
+        ],
+        default="not_connected",
+        required=True,
+        readonly=True,
+        copy=False,
+    )
+    microsoft_username = fields.Char("Microsoft Account", readonly=True, copy=False)
+    microsoft_tenant_id = fields.Char("Microsoft Tenant", readonly=True, copy=False)
+    connected_at = fields.Datetime("Connected On", readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    # The MSAL cache holds refresh tokens: system only, never copied, never prefetched.
+    token_cache = fields.Text(groups="base.group_system", copy=False, prefetch=False)
+    home_account_id = fields.Char(groups="base.group_system", copy=False, prefetch=False)
+
+    _sql_constraints = [
+        ("user_unique", "UNIQUE(user_id)", "Each user has a single Outlook contacts account."),
+    ]
+
+    # -- configuration --------------------------------------------------------------------
+
+    @api.model
+    def _get_endpoints(self):
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        try:
+            return resolve_endpoints(
+                get_param("microsoft_contacts.cloud") or "global",
+                get_param("microsoft_contacts.login_endpoint") or None,
+                get_param("microsoft_contacts.graph_endpoint") or None,
+            )
+        except ValueError as error:
+            raise UserError(
+                self.env._("The Microsoft endpoints in Settings are not valid: %s", error)
+            ) from error
+
+    @api.model
+    def _get_identity(self):
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        client_id = get_param("microsoft_contacts_client_id")
+        client_secret = get_param("microsoft_contacts_client_secret")
+        if not client_id or not client_secret:
+            raise UserError(
+                self.env._(
+                    "Outlook Contacts is not configured yet: an administrator must enter the "
+                    "Microsoft application's client ID and secret in Settings > General "
+                    "Settings > Integrations."
+                )
+            )
+        return MicrosoftIdentity(
+            client_id,
+            client_secret,
+            self._get_endpoints(),
+            get_param("microsoft_contacts_tenant_id") or DEFAULT_TENANT,
+            session=_http_session(),
+        )
+
+    @api.model
+    def _get_redirect_uri(self):
+        return self.get_base_url() + CALLBACK_ROUTE
+
+    @api.model
+    def _get_my_account(self):
+        """The current user's account, created on first use."""
+        account = self.search([("user_id", "=", self.env.uid)], limit=1)
+        return account or self.sudo().create({"user_id": self.env.uid}).sudo(False)
+
+    # -- actions --------------------------------------------------------------------------
+
+    def _get_form_action(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("My Outlook Contacts"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    def _check_can_manage(self):
+        """Users manage their own account, administrators any; the actions then run as sudo."""
+        self.check_access("read")
+        if not self.env.user.has_group("base.group_system") and any(
+            account.user_id != self.env.user for account in self
+        ):
+            raise AccessError(self.env._("You can only manage your own Outlook connection."))
+
+    def action_connect(self):
+        self.ensure_one()
+        self._check_can_manage()
+        if self.user_id != self.env.user:
+            raise UserError(self.env._("Only %s can connect their own Outlook.", self.user_id.name))
+        self._get_identity()  # fail here, readably, when Settings are incomplete
+        return {"type": "ir.actions.act_url", "url": CONNECT_ROUTE, "target": "self"}
+
+    def action_disconnect(self):
+        self._check_can_manage()
+        for account in self.sudo():
+            if account.token_cache and account.home_account_id:
+                try:
+                    account.token_cache = account._get_identity().sign_out(
+                        account.token_cache, account.home_account_id
+                    )
+                except (GraphError, UserError) as error:
+                    _logger.info("Outlook account %s: sign-out skipped (%s)", account.id, error)
+            account.write(
+                {
+                    "state": "not_connected",
+                    "token_cache": False,
+                    "home_account_id": False,
+                    "microsoft_username": False,
+                    "microsoft_tenant_id": False,
+                    "connected_at": False,
+                    "last_error": False,
+                }
+            )
+        return True
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def _save_sign_in(self, sign_in):
+        self.ensure_one()
+        self.sudo().write(
+            {
+                "state": "connected",
+                "token_cache": sign_in.token_cache,
+                "home_account_id": sign_in.home_account_id,
+                "microsoft_username": sign_in.username,
+                "microsoft_tenant_id": sign_in.tenant_id,
+                "connected_at": fields.Datetime.now(),
+                "last_error": False,
+            }
+        )
+        self.sudo().activity_feedback(
+            ["mail.mail_activity_data_todo"], feedback=self.env._("Reconnected.")
+        )
+
+    def _get_access_token(self, force_refresh=False):
+        """A valid access token; the refreshed cache is written back under a row lock.
+
+        The lock makes a second worker wait for the first one's refresh and then read the
+        rotated cache, instead of both refreshing from the same stale copy.
+        """
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                "SELECT token_cache, home_account_id FROM %s WHERE id = %s FOR NO KEY UPDATE",
+                SQL.identifier(self._table),
+                self.id,
+            )
+        )
+        token_cache, home_account_id = self.env.cr.fetchone()
+        if not token_cache or not home_account_id:
+            self._mark_needs_reconnect(self.env._("This account was never connected."))
+            raise ConsentRequiredError("no Microsoft sign-in is stored for this account")
+        try:
+            token, new_cache = self._get_identity().access_token(
+                token_cache, home_account_id, force_refresh=force_refresh
+            )
+        except ConsentRequiredError as error:
+            self._mark_needs_reconnect(str(error))
+            raise
+        if new_cache:
+            self.sudo().token_cache = new_cache
+        return token
+
+    def _get_graph_client(self, **options):
+        self.ensure_one()
+        return GraphClient(
+            self._get_endpoints().graph,
+            lambda force_refresh: self._get_access_token(force_refresh=force_refresh),
+            session=_http_session(),
+            **options,
+        )
+
+    def _mark_needs_reconnect(self, reason):
+        """Stop background work for this account and tell its user how to resume."""
+        for account in self.sudo():
+            was_connected = account.state != "needs_reconnect"
+            account.write({"state": "needs_reconnect", "last_error": reason})
+            if was_connected:
+                account.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    user_id=account.user_id.id,
+                    summary=self.env._("Reconnect your Outlook contacts"),
+                    note=self.env._(
+                        "Microsoft asked for a new sign-in (%(reason)s). Open this account and "
+                        "click Reconnect; background sync is paused until then.",
+                        reason=reason,
+                    ),
+                )
+                account.user_id.partner_id._bus_send(
+                    "simple_notification",
+                    {
+                        "type": "warning",
+                        "sticky": True,
+                        "title": self.env._("Outlook contacts: reconnect needed"),
+                        "message": self.env._(
+                            "Microsoft asks you to sign in again (%(reason)s). See your "
+                            "activities, or open My Outlook Contacts, and click Reconnect.",
+                            reason=reason,
+                        ),
+                    },
+                )

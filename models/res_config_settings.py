@@ -1,0 +1,118 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..graph import GraphError
+from .microsoft_contacts_account import DEFAULT_TENANT
+
+CLOUD_SELECTION = [
+    ("global", "Global (Microsoft 365)"),
+    ("us_gov", "US Government (GCC High)"),
+    ("us_gov_dod", "US Government DoD"),
+    ("china", "China (operated by 21Vianet)"),
+]
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    microsoft_contacts_client_id = fields.Char(
+        "Outlook Contacts Client ID", config_parameter="microsoft_contacts_client_id"
+    )
+    microsoft_contacts_client_secret = fields.Char(
+        "Outlook Contacts Client Secret",
+        config_parameter="microsoft_contacts_client_secret",
+        groups="base.group_system",
+    )
+    microsoft_contacts_tenant_id = fields.Char(
+        "Outlook Contacts Tenant",
+        config_parameter="microsoft_contacts_tenant_id",
+        default=DEFAULT_TENANT,
+        help="'organizations' lets users of any work or school account sign in; enter your "
+        "tenant ID or primary domain to accept only your own organisation.",
+    )
+    microsoft_contacts_cloud = fields.Selection(
+        CLOUD_SELECTION,
+        string="Microsoft Cloud",
+        config_parameter="microsoft_contacts.cloud",
+        default="global",
+        required=True,
+    )
+    microsoft_contacts_redirect_uri = fields.Char(
+        "Redirect URI", compute="_compute_microsoft_contacts_redirect_uri"
+    )
+    microsoft_contacts_can_reuse_calendar_app = fields.Boolean(
+        compute="_compute_microsoft_contacts_can_reuse_calendar_app"
+    )
+
+    def _compute_microsoft_contacts_redirect_uri(self):
+        self.microsoft_contacts_redirect_uri = self.env[
+            "microsoft.contacts.account"
+        ]._get_redirect_uri()
+
+    @api.depends("microsoft_contacts_client_id")
+    def _compute_microsoft_contacts_can_reuse_calendar_app(self):
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        calendar_configured = bool(
+            get_param("microsoft_calendar_client_id")
+            and get_param("microsoft_calendar_client_secret")
+        )
+        for settings in self:
+            settings.microsoft_contacts_can_reuse_calendar_app = (
+                calendar_configured
+                and settings.microsoft_contacts_client_id
+                != get_param("microsoft_calendar_client_id")
+            )
+
+    def action_microsoft_contacts_reuse_calendar_app(self):
+        """One Azure app for calendar and contacts: same redirect URI, one more permission."""
+        self.ensure_one()
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        self.microsoft_contacts_client_id = get_param("microsoft_calendar_client_id")
+        self.microsoft_contacts_client_secret = get_param("microsoft_calendar_client_secret")
+        self.execute()
+        return self._microsoft_contacts_notify(
+            "info",
+            self.env._(
+                "The Outlook Calendar application is now used for contacts too. In Azure, add "
+                "the delegated permissions Contacts.ReadWrite and User.Read to it."
+            ),
+        )
+
+    def action_microsoft_contacts_test_connection(self):
+        """Check what can be checked without a user: the authority and, for a tenant, the secret."""
+        self.ensure_one()
+        self.execute()
+        account_model = self.env["microsoft.contacts.account"]
+        try:
+            identity = account_model._get_identity()
+            if identity.tenant in ("organizations", "common", "consumers"):
+                identity._application()  # discovery of the authority
+                message = self.env._(
+                    "Microsoft's sign-in service answers for %(authority)s. The client secret "
+                    "is checked at the first user sign-in (enter your tenant ID to check it "
+                    "now).",
+                    authority=identity.authority,
+                )
+            else:
+                identity.app_token()
+                message = self.env._(
+                    "The client ID and secret are valid for tenant %s.", identity.tenant
+                )
+        except (GraphError, UserError) as error:
+            return self._microsoft_contacts_notify(
+                "danger", self.env._("Connection test failed: %s", error)
+            )
+        return self._microsoft_contacts_notify("success", message)
+
+    def _microsoft_contacts_notify(self, kind, message):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "title": self.env._("Outlook Contacts"),
+                "message": message,
+                "sticky": kind == "danger",
+                "next": {"type": "ir.actions.client", "tag": "reload"},
+            },
+        }

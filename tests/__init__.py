@@ -1,0 +1,5 @@
+from . import test_account_access
+from . import test_calendar_coexistence
+from . import test_connect_flow
+from . import test_install
+from . import test_settings

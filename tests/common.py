@@ -1,0 +1,79 @@
+"""Shared helpers for the Odoo tier: the Graph simulator runs as its own process.
+
+`make test` (tools/odoo_tier.sh) starts it and exports its URL in
+MICROSOFT_CONTACTS_SIMULATOR_URL, and REQUESTS_CA_BUNDLE pointing at a bundle that
+trusts its test CA, as a corporate proxy CA would be trusted in production.
+"""
+
+import os
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+SIMULATOR_ENV = "MICROSOFT_CONTACTS_SIMULATOR_URL"
+TIMEOUT = 10
+
+
+class GraphSimulatorAdmin:
+    """Drives the simulator's test-only /_sim API over HTTPS."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url.rstrip("/")
+
+    @classmethod
+    def from_environment(cls):
+        url = os.environ.get(SIMULATOR_ENV)
+        if not url:
+            raise AssertionError(
+                f"{SIMULATOR_ENV} is not set: run the Odoo tier through `make test`, "
+                "which starts the Graph simulator (tools/graph_simulator)."
+            )
+        return cls(url)
+
+    def _call(self, method, path, json=None):
+        response = requests.request(
+            method, f"{self.base_url}/_sim/{path.lstrip('/')}", json=json, timeout=TIMEOUT
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def reset(self):
+        return self._call("POST", "reset")
+
+    def configure(self, **options):
+        return self._call("POST", "configure", json=options)
+
+    def add_user(self, upn, **attrs):
+        return self._call("POST", "users", json={"upn": upn, **attrs})
+
+    def revoke(self, user_id):
+        return self._call("POST", f"users/{user_id}/revoke")
+
+    def issue_token(self, user_id):
+        return self._call("POST", f"users/{user_id}/token")["access_token"]
+
+    def register_app(self, client_id, client_secret, redirect_uris=None):
+        return self._call(
+            "POST",
+            "apps",
+            json={
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "redirect_uris": redirect_uris,
+            },
+        )
+
+    def authorize(self, tenant, **params):
+        """Run the authorize step as a consenting browser would; return the redirect query."""
+        response = requests.get(
+            f"{self.base_url}/{tenant}/oauth2/v2.0/authorize",
+            params=params,
+            allow_redirects=False,
+            timeout=TIMEOUT,
+        )
+        if response.status_code not in (302, 303):
+            raise AssertionError(
+                f"authorize answered {response.status_code}: {response.text[:300]}"
+            )
+        location = response.headers["Location"]
+        return location, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}

@@ -1,0 +1,167 @@
+import json
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from odoo.addons.microsoft_contacts.graph.auth import ConsentRequiredError
+
+from .common import GraphSimulatorAdmin
+
+CLIENT_ID = "odoo-contacts-app"
+CLIENT_SECRET = "odoo-contacts-secret"
+
+
+@tagged("post_install", "-at_install")
+class TestConnectFlow(HttpCase):
+    """Sign-in through the shared callback, against the simulator's login, with real MSAL."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.from_environment()
+        icp = cls.env["ir.config_parameter"].sudo()
+        icp.set_param("microsoft_contacts_client_id", CLIENT_ID)
+        icp.set_param("microsoft_contacts_client_secret", CLIENT_SECRET)
+        icp.set_param("microsoft_contacts_tenant_id", "organizations")
+        icp.set_param("microsoft_contacts.login_endpoint", cls.simulator.base_url)
+        icp.set_param("microsoft_contacts.graph_endpoint", cls.simulator.base_url)
+        cls.alice = new_test_user(cls.env, login="alice", password="alice-password-1")
+        cls.bob = new_test_user(cls.env, login="bob", password="bob-password-1")
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.redirect_uri = f"{self.base_url()}/microsoft_account/authentication"
+        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [self.redirect_uri])
+        self.megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
+        self.simulator.configure(consent_mode="auto", default_user=self.megan["id"])
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _start(self, login):
+        """Log in, click Connect, let Microsoft consent: return the callback URL."""
+        self.authenticate(login, f"{login}-password-1")
+        start = self.url_open("/microsoft_contacts/connect", allow_redirects=False)
+        self.assertIn(start.status_code, (302, 303), start.text[:500])
+        authorize = start.headers["Location"]
+        self.assertTrue(authorize.startswith(self.simulator.base_url), authorize)
+        query = parse_qs(urlsplit(authorize).query)
+        self.assertEqual(query["code_challenge_method"], ["S256"])
+        self.assertEqual(query["redirect_uri"], [self.redirect_uri])
+        consent = requests.get(authorize, allow_redirects=False, timeout=10)
+        self.assertIn(consent.status_code, (302, 303), consent.text[:500])
+        callback = consent.headers["Location"]
+        self.assertTrue(callback.startswith(self.redirect_uri), callback)
+        return callback
+
+    def _account(self, user):
+        return self.env["microsoft.contacts.account"].sudo().search([("user_id", "=", user.id)])
+
+    def _assert_refused(self, response):
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("Outlook Contacts", response.text)
+
+    # -- tests --------------------------------------------------------------------------
+
+    def test_connect_success_then_graph_works(self):
+        callback = self._start("alice")
+        response = self.url_open(callback, allow_redirects=False)
+
+        self.assertIn(response.status_code, (302, 303), response.text[:500])
+        account = self._account(self.alice)
+        self.assertEqual(
+            urlsplit(response.headers["Location"]).path.split("/")[-1], str(account.id)
+        )
+        self.assertEqual(account.state, "connected")
+        self.assertEqual(account.microsoft_username, "megan@contoso.test")
+        self.assertTrue(account.token_cache)
+        self.assertFalse(account.last_error)
+        me = account._get_graph_client(max_retries=1).get("/me")
+        self.assertEqual(me["id"], self.megan["id"])
+
+    def test_replayed_callback_is_refused(self):
+        callback = self._start("alice")
+        self.url_open(callback, allow_redirects=False)
+        self._assert_refused(self.url_open(callback, allow_redirects=False))
+
+    def test_state_mismatch_is_refused(self):
+        callback = self._start("alice")
+        parts = urlsplit(callback)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        state = json.loads(query["state"])
+        state["n"] = "another-nonce"
+        query["state"] = json.dumps(state)
+        response = self.url_open(f"{parts.path}?{urlencode(query)}", allow_redirects=False)
+        self._assert_refused(response)
+        self.assertNotEqual(self._account(self.alice).state, "connected")
+
+    def test_public_user_is_refused(self):
+        callback = self._start("alice")
+        self.authenticate(None, None)
+        self._assert_refused(self.url_open(callback, allow_redirects=False))
+        self.assertNotEqual(self._account(self.alice).state, "connected")
+
+    def test_foreign_session_is_refused(self):
+        callback = self._start("alice")
+        self.authenticate("bob", "bob-password-1")
+        self._assert_refused(self.url_open(callback, allow_redirects=False))
+        self.assertFalse(self._account(self.bob).token_cache)
+        self.assertNotEqual(self._account(self.alice).state, "connected")
+
+    def test_microsoft_refusal_is_told_to_the_user(self):
+        self.simulator.configure(consent_mode="refuse")
+        callback = self._start("alice")
+        self.assertIn("error=access_denied", callback)
+        response = self.url_open(callback, allow_redirects=False)
+        self.assertIn(response.status_code, (302, 303))
+        account = self._account(self.alice)
+        self.assertEqual(account.state, "not_connected")
+        self.assertIn("consent was refused", account.last_error)
+
+    def test_calendar_state_still_reaches_the_standard_handler(self):
+        self.authenticate("alice", "alice-password-1")
+        state = json.dumps({"d": self.env.cr.dbname, "s": "calendar", "f": "/odoo/calendar"})
+        query = urlencode({"state": state, "error": "access_denied"})
+        response = self.url_open(
+            f"/microsoft_account/authentication?{query}", allow_redirects=False
+        )
+        self.assertIn(response.status_code, (302, 303))
+        target = urlsplit(response.headers["Location"])
+        self.assertEqual((target.path, target.query), ("/odoo/calendar", "error=access_denied"))
+
+    def test_revoked_consent_marks_needs_reconnect_and_tells_the_user(self):
+        self.url_open(self._start("alice"), allow_redirects=False)
+        account = self._account(self.alice)
+        self.simulator.revoke(self.megan["id"])
+
+        # Not assertRaises: it rolls back to a savepoint, and the point is what stays written.
+        try:
+            account._get_access_token(force_refresh=True)
+        except ConsentRequiredError:
+            pass
+        else:
+            self.fail("a revoked refresh token must raise ConsentRequiredError")
+
+        self.assertEqual(account.state, "needs_reconnect")
+        self.assertIn("invalid_grant", account.last_error)
+        activity = account.activity_ids
+        self.assertEqual(len(activity), 1)
+        self.assertEqual(activity.user_id, self.alice)
+
+        # Reconnecting clears the state and closes the activity.
+        self.url_open(self._start("alice"), allow_redirects=False)
+        account.invalidate_recordset()
+        self.assertEqual(account.state, "connected")
+        self.assertFalse(account.activity_ids)
+
+    def test_disconnect_removes_the_tokens(self):
+        self.url_open(self._start("alice"), allow_redirects=False)
+        account = self._account(self.alice)
+        account.with_user(self.alice).action_disconnect()
+        self.assertEqual(account.state, "not_connected")
+        self.assertFalse(account.token_cache)
+        self.assertFalse(account.home_account_id)
+        with self.assertRaises(ConsentRequiredError):
+            account._get_access_token()
