@@ -53,7 +53,11 @@ class SignIn:
 
 
 class MsalHttpClient:
-    """The `http_client` MSAL expects, on our session, always with a timeout."""
+    """The `http_client` MSAL expects, on our session, always with a timeout.
+
+    Redirects are not followed: a redirect from a misconfigured login endpoint would carry the
+    client secret and refresh token to another host.
+    """
 
     def __init__(self, session: requests.Session, timeout: float | tuple[float, float]) -> None:
         self.session = session
@@ -61,23 +65,30 @@ class MsalHttpClient:
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("allow_redirects", False)
         return self.session.get(url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("allow_redirects", False)
         return self.session.post(url, **kwargs)
 
     def close(self) -> None:
         """The session belongs to the caller; nothing to release here."""
 
 
-_http_caches: dict[tuple[str, str], dict] = {}
+_http_caches: dict[tuple[str, str], tuple[dict, threading.Lock]] = {}
 _http_caches_lock = threading.Lock()
 
 
-def shared_http_cache(client_id: str, authority: str) -> dict:
+def shared_http_cache(client_id: str, authority: str) -> tuple[dict, threading.Lock]:
+    """MSAL's HTTP cache for one application, and the lock that guards its use.
+
+    Each MSAL application locks only its own view of the dict, so threads sharing one dict
+    take this lock around every MSAL call.
+    """
     with _http_caches_lock:
-        return _http_caches.setdefault((client_id, authority), {})
+        return _http_caches.setdefault((client_id, authority), ({}, threading.Lock()))
 
 
 class MicrosoftIdentity:
@@ -103,9 +114,10 @@ class MicrosoftIdentity:
         self.authority = endpoints.authority(self.tenant)
         self.session = session or requests.Session()
         self.timeout = timeout
-        self.http_cache = (
-            http_cache if http_cache is not None else shared_http_cache(client_id, self.authority)
-        )
+        if http_cache is None:
+            self.http_cache, self._lock = shared_http_cache(client_id, self.authority)
+        else:
+            self.http_cache, self._lock = http_cache, threading.Lock()
 
     def __repr__(self) -> str:  # never show the secret
         return f"<MicrosoftIdentity client_id={self.client_id} authority={self.authority}>"
@@ -119,21 +131,38 @@ class MicrosoftIdentity:
     ) -> msal.ConfidentialClientApplication:
         host = self.endpoints.login.split("://", 1)[-1].split(":", 1)[0]
         try:
-            with _sign_in_service(self.endpoints.login):
-                return msal.ConfidentialClientApplication(
-                    self.client_id,
-                    client_credential=self._client_secret,
-                    authority=self.authority,
-                    token_cache=cache,
-                    http_client=MsalHttpClient(self.session, self.timeout),
-                    http_cache=self.http_cache,
-                    # Microsoft's instance discovery only knows Microsoft's hosts.
-                    instance_discovery=host in MICROSOFT_LOGIN_HOSTS,
-                )
+            return msal.ConfidentialClientApplication(
+                self.client_id,
+                client_credential=self._client_secret,
+                authority=self.authority,
+                token_cache=cache,
+                http_client=MsalHttpClient(self.session, self.timeout),
+                http_cache=self.http_cache,
+                # Microsoft's instance discovery only knows Microsoft's hosts.
+                instance_discovery=host in MICROSOFT_LOGIN_HOSTS,
+            )
         except ValueError as exc:  # MSAL's word for a discovery document it cannot use
             raise IdentityError(
                 f"the sign-in authority {self.authority} is not usable: {exc}"
             ) from exc
+
+    @contextlib.contextmanager
+    def _msal(self) -> Iterator[None]:
+        """Serialize use of the shared HTTP cache; turn what MSAL lets through into our errors."""
+        login = self.endpoints.login
+        with self._lock:
+            try:
+                yield
+            except requests.RequestException as exc:
+                raise TransportError(
+                    f"the Microsoft sign-in service at {login} could not be reached "
+                    f"({type(exc).__name__}); try again later"
+                ) from None
+            except MsalServiceError as exc:
+                raise ServerError(
+                    f"the Microsoft sign-in service at {login} answered with an error "
+                    f"({exc}); try again later"
+                ) from None
 
     # -- delegated: authorization code flow with PKCE -------------------------------------
 
@@ -146,10 +175,9 @@ class MicrosoftIdentity:
         so a cross-site POST from Microsoft would arrive without the session the state is
         bound to.
         """
-        application = self._application()
-        with warnings.catch_warnings():
+        with self._msal(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="response_mode='form_post'")
-            return application.initiate_auth_code_flow(
+            return self._application().initiate_auth_code_flow(
                 self.scopes,
                 redirect_uri=redirect_uri,
                 state=state,
@@ -160,22 +188,24 @@ class MicrosoftIdentity:
 
     def finish_sign_in(self, flow: dict, query: dict, token_cache: str | None = None) -> SignIn:
         cache = load_cache(token_cache)
-        application = self._application(cache)
-        try:
-            with _sign_in_service(self.endpoints.login):
+        with self._msal():
+            application = self._application(cache)
+            try:
                 result = application.acquire_token_by_auth_code_flow(flow, query)
-        except ValueError as exc:  # state mismatch, missing state, reused flow
-            raise IdentityError(f"the sign-in answer does not match this sign-in ({exc})") from exc
-        if "error" in result:
-            raise _identity_error(result)
-        claims = result.get("id_token_claims") or {}
-        accounts = application.get_accounts()
-        account = next(
-            (a for a in accounts if a.get("local_account_id") == claims.get("oid")),
-            accounts[0] if accounts else None,
-        )
-        if not account:
-            raise IdentityError("Microsoft returned no account for this sign-in")
+            except ValueError as exc:  # state mismatch, missing state, reused flow
+                raise IdentityError(
+                    f"the sign-in answer does not match this sign-in ({exc})"
+                ) from exc
+            if "error" in result:
+                raise _identity_error(result)
+            claims = result.get("id_token_claims") or {}
+            accounts = application.get_accounts()
+        matching = [a for a in accounts if a.get("local_account_id") == claims.get("oid")]
+        if not claims.get("oid") or len(matching) != 1:
+            # Never fall back to another account of the cache: the sign-in would be bound
+            # to someone else's tokens.
+            raise IdentityError("Microsoft returned no identifiable account for this sign-in")
+        account = matching[0]
         return SignIn(
             token_cache=cache.serialize(),
             home_account_id=account["home_account_id"],
@@ -188,14 +218,14 @@ class MicrosoftIdentity:
     ) -> tuple[str, str | None]:
         """(access token, the cache to store back or None when unchanged)."""
         cache = load_cache(token_cache)
-        application = self._application(cache)
-        account = next(
-            (a for a in application.get_accounts() if a["home_account_id"] == home_account_id),
-            None,
-        )
-        if account is None:
-            raise ConsentRequiredError("no Microsoft sign-in is stored for this account")
-        with _sign_in_service(self.endpoints.login):
+        with self._msal():
+            application = self._application(cache)
+            account = next(
+                (a for a in application.get_accounts() if a["home_account_id"] == home_account_id),
+                None,
+            )
+            if account is None:
+                raise ConsentRequiredError("no Microsoft sign-in is stored for this account")
             result = application.acquire_token_silent_with_error(
                 self.scopes, account, force_refresh=force_refresh
             )
@@ -208,38 +238,21 @@ class MicrosoftIdentity:
     def sign_out(self, token_cache: str | None, home_account_id: str | None) -> str:
         """The cache without this account (empty when it was the only one)."""
         cache = load_cache(token_cache)
-        application = self._application(cache)
-        for account in application.get_accounts():
-            if account["home_account_id"] == home_account_id:
-                application.remove_account(account)
+        with self._msal():
+            application = self._application(cache)
+            for account in application.get_accounts():
+                if account["home_account_id"] == home_account_id:
+                    application.remove_account(account)
         return cache.serialize()
 
     # -- app-only: client credentials -----------------------------------------------------
 
     def app_token(self) -> str:
-        application = self._application()
-        with _sign_in_service(self.endpoints.login):
-            result = application.acquire_token_for_client(self.endpoints.app_scopes())
+        with self._msal():
+            result = self._application().acquire_token_for_client(self.endpoints.app_scopes())
         if "error" in result:
             raise _identity_error(result)
         return result["access_token"]
-
-
-@contextlib.contextmanager
-def _sign_in_service(login_endpoint: str) -> Iterator[None]:
-    """Turn what MSAL lets through from HTTP into our typed errors."""
-    try:
-        yield
-    except requests.RequestException as exc:
-        raise TransportError(
-            f"the Microsoft sign-in service at {login_endpoint} could not be reached "
-            f"({type(exc).__name__}); try again later"
-        ) from exc
-    except MsalServiceError as exc:
-        raise ServerError(
-            f"the Microsoft sign-in service at {login_endpoint} answered with an error "
-            f"({exc}); try again later"
-        ) from exc
 
 
 def load_cache(serialized: str | None) -> msal.SerializableTokenCache:

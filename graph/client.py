@@ -78,6 +78,9 @@ class DeltaResult:
     removed: dict[str, str]
     delta_link: str
     pages: int
+    # Ids seen both removed and present in this round: order is not guaranteed, so the
+    # caller should read these items once more before acting on them.
+    ambiguous: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -210,6 +213,7 @@ class GraphClient:
         if select and not _is_absolute(path_or_delta_link):
             params = {"$select": ",".join(select)}
         latest: dict[str, tuple[bool, Any]] = {}
+        ambiguous: set[str] = set()
         url = path_or_delta_link
         pages = 0
         while True:
@@ -226,7 +230,9 @@ class GraphClient:
                         "delta item without an id", path=self._log_path(path_or_delta_link)
                     )
                 item_id = item["id"]
-                latest.pop(item_id, None)  # re-insert: order follows the last occurrence
+                previous = latest.pop(item_id, None)  # re-insert: order follows the last one
+                if previous is not None and previous[0] != ("@removed" in item):
+                    ambiguous.add(item_id)
                 if "@removed" in item:
                     removed = item["@removed"]
                     reason = removed.get("reason") if isinstance(removed, dict) else None
@@ -247,7 +253,9 @@ class GraphClient:
             break
         items = [value for is_removed, value in latest.values() if not is_removed]
         removed = {key: value for key, (is_removed, value) in latest.items() if is_removed}
-        return DeltaResult(items=items, removed=removed, delta_link=delta_link, pages=pages)
+        return DeltaResult(
+            items=items, removed=removed, delta_link=delta_link, pages=pages, ambiguous=ambiguous
+        )
 
     def _collection_page(
         self, method: str, url: str, *, params: dict | None, headers: dict | None
@@ -305,6 +313,7 @@ class GraphClient:
                     counter += 1
                 request_id = str(counter)
                 taken.add(request_id)
+            self._relative_url(original.url)  # refuse a bad url before any chunk is sent
             prepared.append(replace(original, id=str(request_id)))
         return prepared
 
@@ -441,8 +450,9 @@ class GraphClient:
                 raise AuthExpiredError("no access token available", method=method, path=log_path)
             request_headers["Authorization"] = f"Bearer {token}"
             try:
+                max_wait = self.max_retry_seconds - (self._clock() - started)
                 answer = self._send_once(
-                    method, url, params, data, request_headers, concurrency, cost
+                    method, url, params, data, request_headers, concurrency, cost, max_wait
                 )
             except _TransportFailure as failure:
                 retriable = not failure.is_tls and (idempotent or not failure.maybe_sent)
@@ -451,9 +461,11 @@ class GraphClient:
                     self._sleep(delay)
                     retries += 1
                     continue
+                # Not chained: the requests error's text carries the URL with its query
+                # (delta and skip tokens), which must not reach the logs.
                 raise TransportError(
                     failure.describe(retries), method=method, path=log_path
-                ) from failure.cause
+                ) from None
 
             status = answer.status
             if 200 <= status <= 299:
@@ -495,8 +507,13 @@ class GraphClient:
         headers: dict[str, str],
         concurrency: int,
         cost: int,
+        max_wait: float | None = None,
     ) -> _Answer:
-        pacing = self.pacer.slot(concurrency, cost) if self.pacer is not None else _no_pacing()
+        pacing = (
+            self.pacer.slot(concurrency, cost, max_wait=max_wait)
+            if self.pacer is not None
+            else _no_pacing()
+        )
         kwargs: dict[str, Any] = {
             "params": params,
             "data": data,

@@ -14,6 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 
+from .errors import ThrottledError
+
+# A Retry-After longer than this is capped: the next request simply asks Graph again.
+MAX_PAUSE_SECONDS = 900.0
+
 
 class Pacer:
     def __init__(
@@ -56,17 +61,21 @@ class Pacer:
 
     def pause_until(self, seconds_from_now: float) -> None:
         """After a Retry-After, the whole mailbox waits, not just the request that got it."""
+        seconds = min(max(0.0, float(seconds_from_now)), MAX_PAUSE_SECONDS)
         with self._cond:
-            until = self._clock() + max(0.0, float(seconds_from_now))
+            until = self._clock() + seconds
             self._paused_until = max(self._paused_until, until)
             self._cond.notify_all()
 
     @contextlib.contextmanager
-    def slot(self, concurrency: int = 1, cost: int = 1) -> Iterator[None]:
+    def slot(
+        self, concurrency: int = 1, cost: int = 1, max_wait: float | None = None
+    ) -> Iterator[None]:
+        """Hold `concurrency` in-flight slots; ThrottledError if the wait would pass max_wait."""
         slots = min(max(1, int(concurrency)), self.max_in_flight)
         # A single $batch bigger than the whole window would otherwise wait forever.
         cost = min(max(1, int(cost)), self.max_requests)
-        self._acquire(slots, cost)
+        self._acquire(slots, cost, max_wait)
         try:
             yield
         finally:
@@ -74,10 +83,11 @@ class Pacer:
                 self._in_flight -= slots
                 self._cond.notify_all()
 
-    def _acquire(self, slots: int, cost: int) -> None:
+    def _acquire(self, slots: int, cost: int, max_wait: float | None) -> None:
         # First come, first served: a $batch waiting for 4 free slots is not starved by a
         # stream of single requests that each need only one.
         ticket = object()
+        deadline = None if max_wait is None else self._clock() + max(0.0, max_wait)
         with self._cond:
             self._queue.append(ticket)
             try:
@@ -87,6 +97,12 @@ class Pacer:
                         continue
                     now = self._clock()
                     wait = max(self._paused_until - now, self._rate_wait(now, cost))
+                    if wait > 0 and deadline is not None and now + wait > deadline:
+                        raise ThrottledError(
+                            "this mailbox is paced (an earlier Retry-After or the request "
+                            "rate) beyond the time this call may wait",
+                            retry_after=round(wait, 3),
+                        )
                     if wait > 0:
                         # Time-based waits go through the injected sleep (tests use a fake
                         # clock); the lock is released meanwhile so finishing requests can

@@ -319,6 +319,7 @@ def test_delta_keeps_the_last_occurrence_of_each_id():
     assert [item["id"] for item in result.items] == ["a", "c"]
     assert result.items[0]["n"] == 2
     assert result.removed == {"b": "changed", "d": "deleted"}
+    assert result.ambiguous == {"b", "c"}  # seen both present and removed in this round
     assert result.delta_link == f"{GRAPH}/v1.0/delta?token=z"
     assert result.pages == 3
     assert session.calls[0]["params"] == {"$select": "givenName,surname"}
@@ -386,3 +387,43 @@ def test_batch_refuses_duplicate_ids():
     client, _, _, _ = make_client()
     with pytest.raises(ValueError):
         client.batch([BatchRequest("GET", "/me", id="1"), BatchRequest("GET", "/me", id="1")])
+
+
+def test_a_huge_retry_after_does_not_block_the_mailbox_for_hours():
+    from graph import Pacer
+
+    fake = FakeTime()
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep)
+    client, _, _, _ = make_client(
+        response(429, graph_error("ApplicationThrottled"), {"Retry-After": "86400"}),
+        response(200, {"id": "me"}),
+        pacer=pacer,
+        max_retry_seconds=60,
+    )
+    client._clock, client._sleep = fake.clock, fake.sleep
+    with pytest.raises(ThrottledError) as first:
+        client.get("/me")
+    assert first.value.retry_after == 86400
+    with pytest.raises(ThrottledError) as paced:
+        client.get("/me")  # the pause is capped and the wait bounded: raise, do not sleep
+    assert paced.value.retry_after <= 900
+    assert fake.sleeps == []
+
+
+def test_transport_error_does_not_chain_the_url_with_its_tokens():
+    link = f"{GRAPH}/v1.0/me/contacts/delta?$deltatoken=very-private-token"
+    failure = requests.exceptions.ConnectionError(f"Max retries exceeded with url: {link}")
+    client, _, _, _ = make_client(*[failure] * 10, max_retries=1)
+    with pytest.raises(TransportError) as raised:
+        client.get(link)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert "very-private-token" not in str(raised.value)
+
+
+def test_a_batch_url_outside_the_api_is_refused_before_anything_is_sent():
+    client, session, _, _ = make_client()
+    requests_ = [BatchRequest("POST", "/me/contacts", body={"n": i}) for i in range(25)]
+    requests_.append(BatchRequest("GET", "https://graph.test/beta/me"))
+    with pytest.raises(ValueError):
+        client.batch(requests_)
+    assert session.calls == []

@@ -194,3 +194,27 @@ def test_waiting_batch_is_served_before_later_single_requests():
         thread.join(5)
     assert order[0] == "batch"
     assert sorted(order[1:]) == ["single0", "single1", "single2"]
+
+
+def test_a_wait_beyond_max_wait_raises_instead_of_sleeping():
+    from graph import ThrottledError
+
+    pacer, clock = make_pacer()
+    pacer.pause_until(30)
+    with pytest.raises(ThrottledError) as raised:
+        with pacer.slot(max_wait=10):
+            pass
+    assert raised.value.retry_after == pytest.approx(30)
+    assert clock.sleeps == []
+    assert pacer.in_flight == 0 and pacer.waiting == 0
+    with pacer.slot(max_wait=60):
+        pass
+    assert clock.sleeps == [pytest.approx(30)]
+
+
+def test_pause_is_capped():
+    from graph.pacer import MAX_PAUSE_SECONDS
+
+    pacer, clock = make_pacer()
+    pacer.pause_until(1e308)
+    assert pacer.paused_until == pytest.approx(MAX_PAUSE_SECONDS)
