@@ -111,6 +111,10 @@ find_odoo() {
 run_odoo() {
     local odoo
     if ! odoo=$(find_odoo); then
+        if [ -n "${ODOO_PATH:-}" ]; then   # asked for explicitly: a wrong path is an error
+            passed[tier2]=0; failed[tier2]=1; skipped[tier2]=0; status[tier2]=ran
+            return 1
+        fi
         status[tier2]="SKIPPED: no Odoo 18 tree (set ODOO_PATH, or put one at ../odoo or /opt/odoo18)"
         say "tier 2: ${status[tier2]}"
         echo "!!! The Odoo tier did NOT run: models, views, controllers and security are untested. !!!" >&2
