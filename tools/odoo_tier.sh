@@ -83,6 +83,8 @@ odoo_run() {
     s=$(grep -c 'odoo.addons.microsoft_contacts.tests[^ ]*: skipped ' "$log")
     # An ERROR or CRITICAL line outside a test's own report is a failure too (a broken install).
     errors=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$log" | grep -vc 'odoo.tests.result\|: FAIL: \|: ERROR: ')
+    # Python warnings about this module's code (deprecated APIs, bad dependencies) too.
+    errors=$((errors + $(grep -E ' WARNING [^ ]+ py.warnings: ' "$log" | grep -ic 'microsoft_contacts\|microsoft\.contacts')))
     grep -E ' (ERROR|CRITICAL|WARNING) ' "$log" | grep -v 'odoo.tests.result' | head -n 30
     echo "$db: $t tests, $f failed, $e errors, $s skipped, $errors other error lines, exit $rc"
     total_p=$((total_p + t - f - e - s))
