@@ -461,6 +461,10 @@ def users_delta(sim, req, ctx):
         select = parse_select(q.get("$select"))
         _check_user_select(select)
         since, first = 0, True
+        if q.get("$deltatoken") == "latest":
+            # Graph: a delta link for "now" without listing anything (users and groups only).
+            rnd = {"scope": ("users", tid), "ids": [], "upto": tenant["seq"], "select": select}
+            return _delta_response(sim, req, rnd, 0, size, applied, None, None)
         if "$deltatoken" in q:
             rec = sim._delta_tokens.get(q["$deltatoken"])
             max_age = float(sim.config["users_delta_token_max_age"])

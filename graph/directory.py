@@ -1,0 +1,74 @@
+"""Reading Entra ID users (app-only) for the directory import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from .client import GraphClient
+
+USERS_PAGE_SIZE = 999  # the largest $top /users accepts
+# Always read, whatever the mapping: matching, filtering and the log need them.
+BASE_ATTRIBUTES = ("id", "displayName", "mail", "userPrincipalName", "accountEnabled", "userType")
+
+
+@dataclass
+class UserChanges:
+    """What a directory read found: users to import or update, and ids that went away."""
+
+    users: list[dict]
+    removed: dict[str, str] = field(default_factory=dict)  # user id -> reason
+    delta_link: str | None = None
+    full: bool = True
+
+
+class DirectoryReader:
+    def __init__(self, client: GraphClient, attributes: Iterable[str] = ()) -> None:
+        self.client = client
+        self.select = sorted(set(BASE_ATTRIBUTES) | set(attributes))
+
+    def all_users(self) -> UserChanges:
+        """Full read: a delta link for "now" first, then the listing, so no change is missed.
+
+        A user changed while the listing runs comes again in the next delta round, which is
+        harmless: the import is idempotent.
+        """
+        tracking = self.client.delta(
+            "/users/delta?$deltatoken=latest", select=self.select, page_size=None
+        )
+        users = list(
+            self.client.iter_pages(
+                "/users",
+                params={"$select": ",".join(self.select), "$top": USERS_PAGE_SIZE},
+            )
+        )
+        return UserChanges(users=users, delta_link=tracking.delta_link, full=True)
+
+    def changed_users(self, delta_link: str) -> UserChanges:
+        """Changes since the stored link; SyncStateLostError (7-day expiry) means: read all."""
+        result = self.client.delta(delta_link, page_size=None)
+        return UserChanges(
+            users=result.items, removed=result.removed, delta_link=result.delta_link, full=False
+        )
+
+    def group_member_ids(self, group_ids: Iterable[str]) -> set[str]:
+        """Users in any of the groups, nested groups included (transitive membership)."""
+        members: set[str] = set()
+        for group_id in group_ids:
+            members.update(self._members(group_id))
+        return members
+
+    def _members(self, group_id: str) -> Iterator[str]:
+        path = f"/groups/{quote(group_id, safe='')}/transitiveMembers/microsoft.graph.user"
+        for member in self.client.iter_pages(
+            path, params={"$select": "id", "$top": USERS_PAGE_SIZE}
+        ):
+            if isinstance(member.get("id"), str):
+                yield member["id"]
+
+    def group_name(self, group_id: str) -> str | None:
+        group = self.client.get(
+            f"/groups/{quote(group_id, safe='')}", params={"$select": "id,displayName"}
+        )
+        return (group or {}).get("displayName")
