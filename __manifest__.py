@@ -14,7 +14,12 @@
     "data": [
         "security/ir.model.access.csv",
         "security/microsoft_contacts_security.xml",
+        "data/microsoft_contacts_data.xml",
         "views/microsoft_contacts_account_views.xml",
+        "views/microsoft_contacts_sync_run_views.xml",
+        "views/microsoft_contacts_directory_views.xml",
+        "views/menus.xml",
+        "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/templates.xml",
     ],

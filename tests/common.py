@@ -46,6 +46,23 @@ class GraphSimulatorAdmin:
     def add_user(self, upn, **attrs):
         return self._call("POST", "users", json={"upn": upn, **attrs})
 
+    def update_user(self, user_id, **attrs):
+        return self._call("PATCH", f"users/{user_id}", json=attrs)
+
+    def delete_user(self, user_id):
+        return self._call("DELETE", f"users/{user_id}")
+
+    def add_group(self, display_name, members=()):
+        return self._call(
+            "POST", "groups", json={"display_name": display_name, "members": list(members)}
+        )
+
+    def advance_time(self, seconds):
+        return self._call("POST", "advance_time", json={"seconds": seconds})
+
+    def stats(self):
+        return self._call("GET", "stats")
+
     def revoke(self, user_id):
         return self._call("POST", f"users/{user_id}/revoke")
 

@@ -1,0 +1,43 @@
+import csv
+import io
+
+from odoo import http
+from odoo.http import content_disposition, request
+
+DIRECTORY_COLUMNS = ("Email", "Name", "Type", "Action", "Status", "Result")
+
+
+class MicrosoftContactsSyncRunController(http.Controller):
+    @http.route("/microsoft_contacts/run/<int:run_id>/csv", type="http", auth="user")
+    def microsoft_contacts_run_csv(self, run_id, **kwargs):
+        """The run's lines as CSV; record rules decide who may read which run."""
+        run = request.env["microsoft.contacts.sync.run"].browse(run_id).exists()
+        if not run:
+            raise request.not_found()
+        run.check_access("read")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(DIRECTORY_COLUMNS)
+        selection = {
+            name: dict(run.line_ids._fields[name]._description_selection(request.env))
+            for name in ("record_type", "action", "status")
+        }
+        for line in run.line_ids:
+            writer.writerow(
+                (
+                    line.email or "",
+                    line.name or "",
+                    selection["record_type"][line.record_type],
+                    selection["action"][line.action],
+                    selection["status"][line.status],
+                    line.reason or "",
+                )
+            )
+        filename = f"{run.display_name or 'import'}.csv".replace("/", "-")
+        return request.make_response(
+            buffer.getvalue().encode("utf-8-sig"),
+            headers=[
+                ("Content-Type", "text/csv; charset=utf-8"),
+                ("Content-Disposition", content_disposition(filename)),
+            ],
+        )

@@ -1,0 +1,521 @@
+import logging
+from datetime import datetime, time, timedelta
+
+import pytz
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import email_normalize
+
+from ..graph import GraphClient, GraphError, SyncStateLostError, pacer_for
+from ..graph.auth import MicrosoftIdentity
+from ..graph.directory import DirectoryReader
+from ..sync.directory import (
+    DEFAULT_MAPPING,
+    Lookups,
+    MappingLine,
+    TargetField,
+    convert_user,
+    selected_attributes,
+)
+from .microsoft_contacts_account import _http_session
+
+_logger = logging.getLogger(__name__)
+
+
+class MicrosoftContactsDirectory(models.Model):
+    """One Entra ID tenant whose users are imported as contacts (app-only access)."""
+
+    _name = "microsoft.contacts.directory"
+    _inherit = ["mail.thread"]
+    _description = "Entra ID Directory Import"
+    _order = "name, id"
+
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    tenant_id = fields.Char(
+        "Tenant",
+        required=True,
+        tracking=True,
+        help="The directory (tenant) ID or a verified domain of the tenant to import.",
+    )
+    use_main_app = fields.Boolean(
+        "Use the Outlook Contacts Application",
+        default=True,
+        help="Use the client ID and secret of Settings > Outlook Contacts. That application "
+        "needs the application permissions User.Read.All and GroupMember.Read.All with admin "
+        "consent in this tenant.",
+    )
+    client_id = fields.Char("Client ID")
+    client_secret = fields.Char(groups="base.group_system", copy=False)
+    scope = fields.Selection(
+        [("all", "All users"), ("groups", "Members of chosen groups")],
+        default="all",
+        required=True,
+        tracking=True,
+    )
+    group_ids = fields.One2many("microsoft.contacts.directory.group", "directory_id", "Groups")
+    include_guests = fields.Boolean("Include Guests", help="Import guest users too.")
+    include_disabled = fields.Boolean(
+        "Include Disabled Accounts", help="Import users whose sign-in is blocked too."
+    )
+    removed_policy = fields.Selection(
+        [("keep", "Keep the contact"), ("archive", "Archive the contact")],
+        "Users Removed or Disabled",
+        default="keep",
+        required=True,
+        tracking=True,
+    )
+    mapping_ids = fields.One2many(
+        "microsoft.contacts.directory.mapping", "directory_id", "Mapping", copy=True
+    )
+    sync_hour = fields.Float(
+        "Daily Import At",
+        default=0.0,
+        help="Time of the daily import, in the company's timezone.",
+    )
+    next_sync_at = fields.Datetime("Next Import", copy=False)
+    delta_link = fields.Char(groups="base.group_system", copy=False)
+    run_ids = fields.One2many("microsoft.contacts.sync.run", "directory_id", "Imports")
+    last_run_id = fields.Many2one(
+        "microsoft.contacts.sync.run", compute="_compute_last_run_id", string="Last Import"
+    )
+    last_run_state = fields.Selection(
+        [("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        compute="_compute_last_run_id",
+        string="Last Import Status",
+    )
+    partner_count = fields.Integer(compute="_compute_partner_count", string="Contacts")
+
+    @api.depends("run_ids")
+    def _compute_last_run_id(self):
+        runs = self.env["microsoft.contacts.sync.run"].search(
+            [("directory_id", "in", self.ids)], order="started_at desc, id desc"
+        )
+        last_runs = {}
+        for run in runs:
+            last_runs.setdefault(run.directory_id, run)
+        for directory in self:
+            directory.last_run_id = last_runs.get(directory, runs.browse())
+            directory.last_run_state = directory.last_run_id.state
+
+    def _compute_partner_count(self):
+        counts = dict(
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            ._read_group(
+                [("microsoft_entra_directory_id", "in", self.ids)],
+                ["microsoft_entra_directory_id"],
+                ["__count"],
+            )
+        )
+        for directory in self:
+            directory.partner_count = counts.get(directory, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            vals.setdefault(
+                "mapping_ids",
+                [
+                    (0, 0, {"attribute": attribute, "field_id": field.id, "overwrite": overwrite})
+                    for attribute, name, overwrite in DEFAULT_MAPPING
+                    if (field := self.env["ir.model.fields"]._get("res.partner", name))
+                ],
+            )
+            vals.setdefault("next_sync_at", fields.Datetime.now())
+        directories = super().create(vals_list)
+        # The first import runs right after saving, in the background.
+        self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
+        return directories
+
+    def write(self, vals):
+        if {"tenant_id", "scope", "use_main_app", "client_id"} & set(vals):
+            vals = {**vals, "delta_link": False}  # another population: read it all again
+        return super().write(vals)
+
+    # -- Microsoft access -----------------------------------------------------------------
+
+    def _get_identity(self):
+        self.ensure_one()
+        Account = self.env["microsoft.contacts.account"]
+        if self.use_main_app:
+            main = Account._get_identity()
+            client_id, client_secret = main.client_id, main._client_secret
+        else:
+            client_id, client_secret = self.client_id, self.sudo().client_secret
+            if not client_id or not client_secret:
+                raise UserError(
+                    self.env._("Enter the client ID and secret of the directory application.")
+                )
+        return MicrosoftIdentity(
+            client_id,
+            client_secret,
+            Account._get_endpoints(),
+            self.tenant_id.strip(),
+            session=_http_session(),
+        )
+
+    def _get_graph_client(self):
+        identity = self._get_identity()
+        token = {"value": identity.app_token()}
+
+        def token_provider(force_refresh):
+            if force_refresh:
+                token["value"] = identity.app_token()
+            return token["value"]
+
+        return GraphClient(
+            identity.endpoints.graph,
+            token_provider,
+            session=_http_session(),
+            pacer=pacer_for((identity.client_id, "tenant", self.tenant_id)),
+        )
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_test(self):
+        self.ensure_one()
+        try:
+            reader = DirectoryReader(self._get_graph_client())
+            reader.client.get("/users", params={"$top": 1, "$select": "id"})
+            for group in self.group_ids:
+                group.name = reader.group_name(group.group_object_id)
+        except (GraphError, UserError) as error:
+            return self._notify("danger", self.env._("Test failed: %s", error))
+        return self._notify(
+            "success",
+            self.env._("Entra ID answers: users can be read in tenant %s.", self.tenant_id),
+        )
+
+    def action_sync_now(self):
+        runs = self.env["microsoft.contacts.sync.run"]
+        for directory in self:
+            runs |= directory._run_import()
+        if len(runs) == 1:
+            return runs._get_form_action()
+        return True
+
+    def action_download_last_report(self):
+        self.ensure_one()
+        if not self.last_run_id:
+            raise UserError(self.env._("No import has run yet."))
+        return self.last_run_id.action_download_csv()
+
+    def action_open_partners(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Contacts from %s", self.name),
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "domain": [("microsoft_entra_directory_id", "=", self.id)],
+            "context": {"active_test": False},
+        }
+
+    def action_open_reauthorise(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Re-authorise %s", self.name),
+            "res_model": "microsoft.contacts.directory.secret",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_directory_id": self.id},
+        }
+
+    def _notify(self, kind, message):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": kind, "message": message, "sticky": kind == "danger"},
+        }
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    def _next_daily_run(self, after):
+        """The next `sync_hour` o'clock in the company's timezone, as naive UTC."""
+        self.ensure_one()
+        tz = pytz.timezone(self.company_id.partner_id.tz or self.env.user.tz or "UTC")
+        local = pytz.utc.localize(after).astimezone(tz)
+        hours, minutes = divmod(round(self.sync_hour * 60), 60)
+        at = time(hour=min(hours, 23), minute=minutes)
+        candidate = tz.localize(datetime.combine(local.date(), at))
+        if candidate <= local:
+            candidate = tz.localize(datetime.combine(local.date() + timedelta(days=1), at))
+        return candidate.astimezone(pytz.utc).replace(tzinfo=None)
+
+    @api.model
+    def _cron_import_directories(self):
+        """One due directory per call; the cron calls again while some remain."""
+        due = self.search([("next_sync_at", "<=", fields.Datetime.now())], order="next_sync_at, id")
+        if not due:
+            return
+        due[0]._run_import()
+        self.env["ir.cron"]._notify_progress(done=1, remaining=len(due) - 1)
+
+    # -- the import -----------------------------------------------------------------------
+
+    def _run_import(self):
+        """Import now; a failure is logged on the run and never leaves half an import."""
+        self.ensure_one()
+        Run = self.env["microsoft.contacts.sync.run"].sudo()
+        run = Run.create({"source": "directory", "directory_id": self.id, "user_id": self.env.uid})
+        self.next_sync_at = self._next_daily_run(fields.Datetime.now())
+        try:
+            with self.env.cr.savepoint():
+                self.sudo()._import(run)
+        except (GraphError, UserError) as error:
+            _logger.info("Entra ID import %s failed: %s", self.id, error)
+            run.write(
+                {"state": "failed", "message": str(error), "finished_at": fields.Datetime.now()}
+            )
+        return run
+
+    def _import(self, run):
+        mapping = [
+            MappingLine(line.attribute, line.field_id.name, line.overwrite)
+            for line in self.mapping_ids
+        ]
+        if not mapping:
+            raise UserError(self.env._("The directory has no attribute mapping."))
+        targets = {line.field: self._target_field_by_name(line.field) for line in mapping}
+        reader = DirectoryReader(self._get_graph_client(), selected_attributes(mapping))
+        changes = None
+        if self.delta_link:
+            try:
+                changes = reader.changed_users(self.delta_link)
+            except SyncStateLostError:
+                _logger.info("Entra ID import %s: delta link expired, reading all users", self.id)
+        if changes is None:
+            changes = reader.all_users()
+        members = (
+            reader.group_member_ids(self.group_ids.mapped("group_object_id"))
+            if self.scope == "groups"
+            else None
+        )
+        wanted, gone = [], dict(changes.removed)
+        for user in changes.users:
+            reason = self._exclusion_reason(user, members)
+            if reason:
+                gone[user["id"]] = reason
+            else:
+                wanted.append(user)
+        if changes.full:
+            # Users deleted while no delta link existed: whoever is not listed anymore.
+            listed = {user["id"] for user in changes.users}
+            for partner in self._linked_partners():
+                if partner.microsoft_entra_user_id not in listed:
+                    gone.setdefault(partner.microsoft_entra_user_id, "deleted")
+
+        lookups = self._lookups()
+        converted = [convert_user(user, mapping, targets, lookups) for user in wanted]
+        names = {user["id"]: user.get("displayName") for user in wanted}
+        counts = dict.fromkeys(("new", "updated", "unchanged", "archived", "failed"), 0)
+        lines = []
+        self._apply_users(converted, names, mapping, targets, counts, lines)
+        self._apply_gone(gone, counts, lines)
+        for line in lines:
+            line["run_id"] = run.id
+        self.env["microsoft.contacts.sync.run.line"].create(lines)
+        self.delta_link = changes.delta_link
+        run.write(
+            {
+                "state": "done",
+                "full_sync": changes.full,
+                "finished_at": fields.Datetime.now(),
+                **{f"count_{key}": value for key, value in counts.items()},
+            }
+        )
+
+    def _exclusion_reason(self, user, members):
+        if members is not None and user["id"] not in members:
+            return "not in the chosen groups"
+        if user.get("userType") == "Guest" and not self.include_guests:
+            return "guest user"
+        if user.get("accountEnabled") is False and not self.include_disabled:
+            return "account disabled"
+        return None
+
+    def _linked_partners(self):
+        return (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("microsoft_entra_directory_id", "=", self.id)])
+        )
+
+    def _apply_users(self, converted, names, mapping, targets, counts, lines):
+        Partner = self.env["res.partner"].with_context(active_test=False)
+        by_user = {
+            p.microsoft_entra_user_id: p
+            for p in Partner.search(
+                [("microsoft_entra_user_id", "in", [c.user_id for c in converted])]
+            )
+        }
+        emails = {email_normalize(c.email) for c in converted if c.email} - {False}
+        by_email = {}
+        for partner in Partner.search(
+            [("email_normalized", "in", list(emails))], order="active desc, id"
+        ):
+            by_email.setdefault(partner.email_normalized, partner)
+        tag = self.env.ref("microsoft_contacts.res_partner_category_entra")
+        to_create, create_lines = [], []
+        for user in converted:
+            partner = by_user.get(user.user_id) or by_email.get(email_normalize(user.email or ""))
+            line = {
+                "external_id": user.user_id,
+                "email": user.email,
+                "name": names.get(user.user_id),
+                "record_type": "existing" if partner else "new",
+                "partner_id": partner.id if partner else False,
+            }
+            if not user.ok:
+                counts["failed"] += 1
+                lines.append(
+                    {
+                        **line,
+                        "action": "refused",
+                        "status": "failed",
+                        "reason": "; ".join(user.problems),
+                    }
+                )
+                continue
+            if not partner:
+                to_create.append(
+                    {
+                        **user.values,
+                        "microsoft_entra_user_id": user.user_id,
+                        "microsoft_entra_directory_id": self.id,
+                        "category_id": [(4, tag.id)],
+                    }
+                )
+                create_lines.append(line)
+                continue
+            values = self._update_values(partner, user.values, mapping, targets)
+            if partner.microsoft_entra_user_id != user.user_id:
+                values["microsoft_entra_user_id"] = user.user_id
+            if partner.microsoft_entra_directory_id != self:
+                values["microsoft_entra_directory_id"] = self.id
+            if tag not in partner.category_id:
+                values["category_id"] = [(4, tag.id)]
+            if not partner.active and partner.microsoft_entra_directory_id == self:
+                values["active"] = True  # archived by this import, back in scope
+            if values:
+                partner.write(values)
+                counts["updated"] += 1
+                lines.append({**line, "action": "updated", "reason": ", ".join(sorted(values))})
+            else:
+                counts["unchanged"] += 1
+                lines.append({**line, "action": "unchanged"})
+        self._create_partners(to_create, create_lines, counts, lines)
+
+    def _update_values(self, partner, new_values, mapping, targets):
+        values = {}
+        for line in mapping:
+            target = targets[line.field]
+            current = partner[line.field]
+            if target.type == "many2one":
+                current = current.id
+            new = new_values.get(line.field, False)
+            if new in (False, None, "") or new == current:
+                continue  # an empty directory value never wipes a contact's data
+            if line.overwrite or current in (False, None, "", 0):
+                values[line.field] = new
+        return values
+
+    def _create_partners(self, to_create, create_lines, counts, lines):
+        if not to_create:
+            return
+        Partner = self.env["res.partner"]
+        try:
+            with self.env.cr.savepoint():
+                partners = Partner.create(to_create)
+        except Exception:
+            partners = None
+        if partners is not None:
+            for partner, line in zip(partners, create_lines, strict=True):
+                lines.append({**line, "partner_id": partner.id, "action": "created"})
+            counts["new"] += len(partners)
+            return
+        for values, line in zip(to_create, create_lines, strict=True):
+            try:
+                with self.env.cr.savepoint():
+                    partner = Partner.create(values)
+            except Exception as error:
+                counts["failed"] += 1
+                lines.append(
+                    {**line, "action": "refused", "status": "failed", "reason": str(error)[:500]}
+                )
+            else:
+                counts["new"] += 1
+                lines.append({**line, "partner_id": partner.id, "action": "created"})
+
+    def _apply_gone(self, gone, counts, lines):
+        if not gone:
+            return
+        partners = (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("microsoft_entra_user_id", "in", list(gone)),
+                    ("microsoft_entra_directory_id", "=", self.id),
+                ]
+            )
+        )
+        archive = self.removed_policy == "archive"
+        to_archive = partners.filtered("active") if archive else partners.browse()
+        to_archive.action_archive()
+        counts["archived"] += len(to_archive)
+        for partner in partners:
+            if archive and partner not in to_archive:
+                continue  # archived already: nothing happened this time
+            lines.append(
+                {
+                    "external_id": partner.microsoft_entra_user_id,
+                    "email": partner.email,
+                    "name": partner.name,
+                    "partner_id": partner.id,
+                    "record_type": "existing",
+                    "action": "archived" if archive else "kept",
+                    "reason": gone[partner.microsoft_entra_user_id],
+                }
+            )
+
+    # -- field and country knowledge for sync/directory.py --------------------------------
+
+    @api.model
+    def _target_field(self, field):
+        """TargetField of an ir.model.fields record of res.partner."""
+        return self._target_field_by_name(field.name)
+
+    @api.model
+    def _target_field_by_name(self, name):
+        field = self.env["res.partner"]._fields[name]
+        selection = ()
+        if field.type == "selection":
+            selection = tuple(key for key, _label in field._description_selection(self.env) or ())
+        return TargetField(
+            name=name,
+            type=field.type,
+            label=field.get_description(self.env)["string"],
+            size=getattr(field, "size", None),
+            required=field.required,
+            relation=field.comodel_name if field.type == "many2one" else None,
+            selection=selection,
+        )
+
+    @api.model
+    def _lookups(self):
+        countries = {}
+        for country in self.env["res.country"].search_read([], ["code", "name"]):
+            countries[country["code"].lower()] = country["id"]
+            countries[country["name"].lower()] = country["id"]
+        states = {}
+        for state in self.env["res.country.state"].search_read([], ["code", "name", "country_id"]):
+            states[(state["country_id"][0], state["code"].lower())] = state["id"]
+            states[(state["country_id"][0], state["name"].lower())] = state["id"]
+        return Lookups(countries=countries, states=states)

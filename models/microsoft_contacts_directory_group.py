@@ -1,0 +1,23 @@
+from odoo import fields, models
+
+
+class MicrosoftContactsDirectoryGroup(models.Model):
+    _name = "microsoft.contacts.directory.group"
+    _description = "Entra ID Group to Import"
+    _order = "name, id"
+
+    directory_id = fields.Many2one(
+        "microsoft.contacts.directory", required=True, ondelete="cascade", index=True
+    )
+    group_object_id = fields.Char(
+        "Group Object ID", required=True, help="The group's Object ID in Microsoft Entra ID."
+    )
+    name = fields.Char(help="Read from Entra ID by Test.")
+
+    _sql_constraints = [
+        (
+            "group_unique",
+            "UNIQUE(directory_id, group_object_id)",
+            "This group is already listed for this directory.",
+        ),
+    ]

@@ -1,0 +1,41 @@
+from odoo import fields, models
+
+
+class MicrosoftContactsSyncRunLine(models.Model):
+    """One record a run touched or refused, with the reason an administrator can act on."""
+
+    _name = "microsoft.contacts.sync.run.line"
+    _description = "Outlook Contacts Sync Run Line"
+    _order = "id"
+
+    run_id = fields.Many2one(
+        "microsoft.contacts.sync.run", required=True, ondelete="cascade", index=True
+    )
+    source = fields.Selection(related="run_id.source")
+    partner_id = fields.Many2one("res.partner", ondelete="set null", index="btree_not_null")
+    email = fields.Char()
+    name = fields.Char()
+    external_id = fields.Char("Microsoft ID")
+    record_type = fields.Selection(
+        [("new", "New"), ("existing", "Existing")], string="Type", required=True
+    )
+    action = fields.Selection(
+        [
+            ("created", "Created"),
+            ("updated", "Updated"),
+            ("unchanged", "Unchanged"),
+            ("archived", "Archived"),
+            ("kept", "Kept"),
+            ("refused", "Refused"),
+        ],
+        required=True,
+    )
+    direction = fields.Selection(
+        [("to_odoo", "Microsoft → Odoo"), ("to_outlook", "Odoo → Outlook")],
+        default="to_odoo",
+        required=True,
+    )
+    status = fields.Selection(
+        [("success", "Success"), ("failed", "Failed")], required=True, default="success"
+    )
+    reason = fields.Char("Result")

@@ -1,0 +1,219 @@
+import csv
+import io
+
+from odoo.tests import HttpCase, tagged
+
+from .common import GraphSimulatorAdmin
+
+CLIENT_ID = "directory-app"
+CLIENT_SECRET = "directory-secret"
+TENANT = "contoso.test"
+
+
+@tagged("post_install", "-at_install")
+class TestDirectoryImport(HttpCase):
+    """Entra ID users imported as contacts, against the simulator over HTTPS."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.from_environment()
+        icp = cls.env["ir.config_parameter"].sudo()
+        icp.set_param("microsoft_contacts_client_id", CLIENT_ID)
+        icp.set_param("microsoft_contacts_client_secret", CLIENT_SECRET)
+        icp.set_param("microsoft_contacts.login_endpoint", cls.simulator.base_url)
+        icp.set_param("microsoft_contacts.graph_endpoint", cls.simulator.base_url)
+        cls.tag = cls.env.ref("microsoft_contacts.res_partner_category_entra")
+        cls.belgium = cls.env.ref("base.be")
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET)
+        add = self.simulator.add_user
+        self.adele = add(
+            "adele@contoso.test",
+            display_name="Adele Vance",
+            jobTitle="Retail Manager",
+            city="Brussels",
+            country="Belgium",
+            businessPhones=["+32 2 555 01 09"],
+            employeeId="1234",
+        )
+        self.alex = add("alex@contoso.test", display_name="Alex Wilber", jobTitle="Marketing")
+        self.guest = add("guest_ext@contoso.test", display_name="Gus Guest", user_type="Guest")
+        self.blocked = add(
+            "blocked@contoso.test", display_name="Blocked User", account_enabled=False
+        )
+        self.bad = add("bad@contoso.test", display_name="Bad Country", country="Atlantis")
+
+    def _directory(self, **values):
+        return self.env["microsoft.contacts.directory"].create(
+            {"name": "Contoso", "tenant_id": TENANT, **values}
+        )
+
+    def _partner(self, user):
+        return (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("microsoft_entra_user_id", "=", user["id"])])
+        )
+
+    def _csv(self, run):
+        self.authenticate("admin", "admin")
+        response = self.url_open(f"/microsoft_contacts/run/{run.id}/csv")
+        self.assertEqual(response.status_code, 200)
+        return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+    def test_first_import_then_changes_through_delta(self):
+        existing = self.env["res.partner"].create(
+            {"name": "Alex W. (typed by hand)", "email": "ALEX@contoso.test", "phone": "123"}
+        )
+        directory = self._directory()
+        run = directory._run_import()
+
+        self.assertEqual(run.state, "done", run.message)
+        self.assertTrue(run.full_sync)
+        self.assertEqual(
+            (run.count_new, run.count_updated, run.count_failed, run.count_archived),
+            (1, 1, 1, 0),
+        )
+        adele = self._partner(self.adele)
+        self.assertEqual(adele.name, "Adele Vance")
+        self.assertEqual(adele.email, "adele@contoso.test")
+        self.assertEqual(adele.function, "Retail Manager")
+        self.assertEqual(adele.country_id, self.belgium)
+        self.assertEqual(adele.phone, "+32 2 555 01 09")
+        self.assertIn(self.tag, adele.category_id)
+        # Matched by email, case-insensitively, not duplicated.
+        self.assertEqual(self._partner(self.alex), existing)
+        self.assertEqual(existing.name, "Alex Wilber")
+        self.assertEqual(existing.phone, "123")  # no phone in Entra: nothing wiped
+        self.assertFalse(self._partner(self.guest))
+        self.assertFalse(self._partner(self.blocked))
+        failed = run.line_ids.filtered(lambda line: line.status == "failed")
+        self.assertEqual(failed.email, "bad@contoso.test")
+        self.assertIn("unknown country 'Atlantis'", failed.reason)
+
+        self.simulator.update_user(self.adele["id"], jobTitle="Store Director")
+        self.simulator.delete_user(self.alex["id"])
+        newcomer = self.simulator.add_user("nestor@contoso.test", display_name="Nestor Wilke")
+        delta = directory._run_import()
+
+        self.assertEqual(delta.state, "done", delta.message)
+        self.assertFalse(delta.full_sync)
+        self.assertEqual(adele.function, "Store Director")
+        self.assertTrue(self._partner(newcomer))
+        self.assertTrue(existing.active)  # removed in Entra, policy "keep"
+        kept = delta.line_ids.filtered(lambda line: line.action == "kept")
+        self.assertEqual(kept.partner_id, existing)
+
+    def test_group_filter_is_transitive(self):
+        team = self.simulator.add_group("Belgium team", members=[self.adele["id"]])
+        self.simulator.add_group("Sales", members=[team["id"]])
+        directory = self._directory(scope="groups")
+        directory.group_ids = [(0, 0, {"group_object_id": team["id"]})]
+        directory.action_test()
+        self.assertEqual(directory.group_ids.name, "Belgium team")
+        run = directory._run_import()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertTrue(self._partner(self.adele))
+        self.assertFalse(self._partner(self.alex))
+
+    def test_overwrite_off_only_fills_empty_fields(self):
+        partner = self.env["res.partner"].create(
+            {"name": "Adele (CRM)", "email": "adele@contoso.test", "function": False}
+        )
+        directory = self._directory()
+        directory.mapping_ids.filtered(lambda m: m.field_name == "name").overwrite = False
+        directory._run_import()
+        self.assertEqual(partner.name, "Adele (CRM)")
+        self.assertEqual(partner.function, "Retail Manager")
+
+    def test_custom_field_mapping_and_type_mismatch(self):
+        self.env["ir.model.fields"].create(
+            {
+                "model_id": self.env.ref("base.model_res_partner").id,
+                "name": "x_badge_number",
+                "field_description": "Badge Number",
+                "ttype": "integer",
+            }
+        )
+        self.simulator.update_user(self.alex["id"], employeeId="E-77")
+        directory = self._directory()
+        directory.mapping_ids = [
+            (
+                0,
+                0,
+                {
+                    "attribute": "employeeId",
+                    "field_id": self.env["ir.model.fields"]
+                    ._get("res.partner", "x_badge_number")
+                    .id,
+                },
+            )
+        ]
+        run = directory._run_import()
+        self.assertEqual(self._partner(self.adele).x_badge_number, 1234)
+        refused = run.line_ids.filtered(lambda line: line.email == "alex@contoso.test")
+        self.assertEqual(refused.status, "failed")
+        self.assertIn("Badge Number: type mismatch: 'E-77' is not a whole number", refused.reason)
+
+    def test_archive_policy_archives_removed_and_disabled_users(self):
+        directory = self._directory(removed_policy="archive")
+        directory._run_import()
+        adele, alex = self._partner(self.adele), self._partner(self.alex)
+        self.simulator.update_user(self.adele["id"], accountEnabled=False)
+        self.simulator.delete_user(self.alex["id"])
+        run = directory._run_import()
+        self.assertEqual(run.count_archived, 2)
+        self.assertFalse(adele.active)
+        self.assertFalse(alex.active)
+        self.assertTrue(adele.exists() and alex.exists())  # archived, never deleted
+        # Enabled again: the contact comes back.
+        self.simulator.update_user(self.adele["id"], accountEnabled=True)
+        directory._run_import()
+        self.assertTrue(adele.active)
+
+    def test_expired_delta_link_falls_back_to_a_full_read(self):
+        directory = self._directory()
+        directory._run_import()
+        self.simulator.advance_time(8 * 24 * 3600)
+        run = directory._run_import()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertTrue(run.full_sync)
+        self.assertEqual(run.count_new, 0)
+
+    def test_wrong_secret_fails_the_run_with_a_readable_message(self):
+        directory = self._directory(
+            use_main_app=False, client_id=CLIENT_ID, client_secret="not-the-secret"
+        )
+        run = directory._run_import()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("invalid_client", run.message)
+        self.assertNotIn("not-the-secret", run.message)
+        result = directory.action_test()
+        self.assertEqual(result["params"]["type"], "danger")
+
+    def test_csv_report(self):
+        run = self._directory()._run_import()
+        rows = self._csv(run)
+        self.assertEqual(list(rows[0]), ["Email", "Name", "Type", "Action", "Status", "Result"])
+        by_email = {row["Email"]: row for row in rows}
+        self.assertEqual(by_email["adele@contoso.test"]["Type"], "New")
+        self.assertEqual(by_email["adele@contoso.test"]["Status"], "Success")
+        self.assertEqual(by_email["bad@contoso.test"]["Status"], "Failed")
+        self.assertIn("unknown country", by_email["bad@contoso.test"]["Result"])
+
+    def test_first_import_is_triggered_on_save_and_then_daily(self):
+        cron = self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        directory = self._directory(sync_hour=2.5)
+        self.assertGreater(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers
+        )
+        self.env["microsoft.contacts.directory"]._cron_import_directories()
+        self.assertEqual(len(directory.run_ids), 1)
+        self.assertGreater(directory.next_sync_at, directory.run_ids.started_at)
+        self.env["microsoft.contacts.directory"]._cron_import_directories()
+        self.assertEqual(len(directory.run_ids), 1)  # not due again before tomorrow

@@ -1,0 +1,1 @@
+from . import microsoft_contacts_directory_secret
