@@ -1,6 +1,7 @@
 # Outlook Contacts Sync for Odoo: developer entry points.
 #   make test   tier 1 (pure Python + simulator), tier 2 (Odoo, when an Odoo 18 tree is found), lint
 #   make demo   (arrives with the user-experience issue)
+#   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of
 #   ../odoo, /opt/odoo18, /opt/odoo that holds an Odoo 18 tree.
 # PYTHON: the interpreter the virtualenv is built from (3.10-3.12). Default: python3.
@@ -9,7 +10,7 @@ PYTHON ?= python3
 VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
-.PHONY: test test-unit test-odoo lint venv clean demo
+.PHONY: test test-unit test-odoo lint venv clean demo bench-directory
 
 test:
 	@bash tools/run_tests.sh all
@@ -25,6 +26,10 @@ lint:
 
 venv:
 	@bash tools/run_tests.sh venv
+
+# Benchmarks print their figures (they are not part of make test).
+bench-directory:
+	@ODOO_TIER_TAGS=microsoft_contacts_bench bash tools/run_tests.sh odoo
 
 demo:
 	@echo "make demo arrives with the 'Sync with Outlook for users' issue; nothing to run yet." >&2

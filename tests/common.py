@@ -19,6 +19,7 @@ class GraphSimulatorAdmin:
 
     def __init__(self, base_url):
         self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()  # keep-alive: seeding makes many small calls
 
     @classmethod
     def from_environment(cls):
@@ -31,7 +32,7 @@ class GraphSimulatorAdmin:
         return cls(url)
 
     def _call(self, method, path, json=None):
-        response = requests.request(
+        response = self.session.request(
             method, f"{self.base_url}/_sim/{path.lstrip('/')}", json=json, timeout=TIMEOUT
         )
         response.raise_for_status()
@@ -45,6 +46,10 @@ class GraphSimulatorAdmin:
 
     def add_user(self, upn, **attrs):
         return self._call("POST", "users", json={"upn": upn, **attrs})
+
+    def add_users(self, users):
+        """Many users in one call: each a dict with "upn" and attributes."""
+        return self._call("POST", "users", json=list(users))
 
     def update_user(self, user_id, **attrs):
         return self._call("PATCH", f"users/{user_id}", json=attrs)

@@ -64,6 +64,8 @@ def _config(sim, req, body):
 
 @route("POST", "/users")
 def _add_user(sim, req, body):
+    if isinstance(body, list):  # bulk seeding (benchmarks): one request, many users
+        return [sim.add_user(**attrs) for attrs in body]
     body = dict(body or {})
     return sim.add_user(body.pop("upn"), **body)
 
