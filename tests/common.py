@@ -14,6 +14,16 @@ SIMULATOR_ENV = "MICROSOFT_CONTACTS_SIMULATOR_URL"
 TIMEOUT = 10
 
 
+def point_at_simulator(env, simulator, client_id=None, client_secret=None):
+    """Settings as an administrator would enter them, with endpoints on the simulator."""
+    icp = env["ir.config_parameter"].sudo()
+    icp.set_param("microsoft_contacts.login_endpoint", simulator.base_url)
+    icp.set_param("microsoft_contacts.graph_endpoint", simulator.base_url)
+    if client_id:
+        icp.set_param("microsoft_contacts_client_id", client_id)
+        icp.set_param("microsoft_contacts_client_secret", client_secret)
+
+
 class GraphSimulatorAdmin:
     """Drives the simulator's test-only /_sim API over HTTPS."""
 

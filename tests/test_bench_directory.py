@@ -11,7 +11,7 @@ import time
 from odoo import sql_db
 from odoo.tests import TransactionCase, tagged
 
-from .common import GraphSimulatorAdmin
+from .common import GraphSimulatorAdmin, point_at_simulator
 
 _logger = logging.getLogger(__name__)
 USERS = 5000
@@ -25,11 +25,7 @@ class BenchDirectoryImport(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.simulator = GraphSimulatorAdmin.from_environment()
-        icp = cls.env["ir.config_parameter"].sudo()
-        icp.set_param("microsoft_contacts_client_id", CLIENT_ID)
-        icp.set_param("microsoft_contacts_client_secret", CLIENT_SECRET)
-        icp.set_param("microsoft_contacts.login_endpoint", cls.simulator.base_url)
-        icp.set_param("microsoft_contacts.graph_endpoint", cls.simulator.base_url)
+        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
 
     def _measure(self, label, directory):
         requests_before = self.simulator.stats()["total_requests"]

@@ -7,7 +7,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.microsoft_contacts.graph.auth import ConsentRequiredError
 
-from .common import GraphSimulatorAdmin
+from .common import GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "odoo-contacts-app"
 CLIENT_SECRET = "odoo-contacts-secret"
@@ -21,12 +21,10 @@ class TestConnectFlow(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.simulator = GraphSimulatorAdmin.from_environment()
-        icp = cls.env["ir.config_parameter"].sudo()
-        icp.set_param("microsoft_contacts_client_id", CLIENT_ID)
-        icp.set_param("microsoft_contacts_client_secret", CLIENT_SECRET)
-        icp.set_param("microsoft_contacts_tenant_id", "organizations")
-        icp.set_param("microsoft_contacts.login_endpoint", cls.simulator.base_url)
-        icp.set_param("microsoft_contacts.graph_endpoint", cls.simulator.base_url)
+        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "microsoft_contacts_tenant_id", "organizations"
+        )
         cls.alice = new_test_user(cls.env, login="alice", password="alice-password-1")
         cls.bob = new_test_user(cls.env, login="bob", password="bob-password-1")
 

@@ -3,7 +3,7 @@ import io
 
 from odoo.tests import HttpCase, tagged
 
-from .common import GraphSimulatorAdmin
+from .common import GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "directory-app"
 CLIENT_SECRET = "directory-secret"
@@ -18,11 +18,7 @@ class TestDirectoryImport(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.simulator = GraphSimulatorAdmin.from_environment()
-        icp = cls.env["ir.config_parameter"].sudo()
-        icp.set_param("microsoft_contacts_client_id", CLIENT_ID)
-        icp.set_param("microsoft_contacts_client_secret", CLIENT_SECRET)
-        icp.set_param("microsoft_contacts.login_endpoint", cls.simulator.base_url)
-        icp.set_param("microsoft_contacts.graph_endpoint", cls.simulator.base_url)
+        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
         cls.tag = cls.env.ref("microsoft_contacts.res_partner_category_entra")
         cls.belgium = cls.env.ref("base.be")
 

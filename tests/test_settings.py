@@ -1,7 +1,7 @@
 from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import TransactionCase, tagged
 
-from .common import GraphSimulatorAdmin
+from .common import GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "settings-app"
 CLIENT_SECRET = "settings-secret"
@@ -13,9 +13,7 @@ class TestSettings(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.simulator = GraphSimulatorAdmin.from_environment()
-        icp = cls.env["ir.config_parameter"].sudo()
-        icp.set_param("microsoft_contacts.login_endpoint", cls.simulator.base_url)
-        icp.set_param("microsoft_contacts.graph_endpoint", cls.simulator.base_url)
+        point_at_simulator(cls.env, cls.simulator)
 
     def setUp(self):
         super().setUp()

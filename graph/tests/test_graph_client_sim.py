@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from graph_fakes import FakeTime
 
 from graph import (
     AuthExpiredError,
@@ -22,22 +23,6 @@ from graph import (
     ThrottledError,
     TransportError,
 )
-
-
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-        self._lock = threading.Lock()
-
-    def clock(self):
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds):
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
 
 
 class TokenSource:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import requests
+from graph_fakes import FakeTime
 from requests.structures import CaseInsensitiveDict
 
 from graph import (
@@ -56,19 +57,6 @@ class ScriptedSession:
 
     def close(self):
         pass
-
-
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def make_client(*answers, **kwargs):

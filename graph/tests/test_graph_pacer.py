@@ -2,30 +2,13 @@ import threading
 import time
 
 import pytest
+from graph_fakes import FakeTime
 
 from graph.pacer import Pacer, PacerRegistry, pacer_for
 
 
-class FakeClock:
-    """Time that only moves when someone sleeps, so rate waits cost no real time."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-        self._lock = threading.Lock()
-
-    def __call__(self):
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds):
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-
 def make_pacer(**kwargs):
-    clock = FakeClock()
+    clock = FakeTime()
     return Pacer(clock=clock, sleep=clock.sleep, **kwargs), clock
 
 
