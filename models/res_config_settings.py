@@ -44,6 +44,7 @@ class ResConfigSettings(models.TransientModel):
         compute="_compute_microsoft_contacts_can_reuse_calendar_app"
     )
 
+    @api.depends("company_id")
     def _compute_microsoft_contacts_redirect_uri(self):
         self.microsoft_contacts_redirect_uri = self.env[
             "microsoft.contacts.account"
