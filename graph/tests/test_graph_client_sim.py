@@ -19,6 +19,7 @@ from graph import (
     MalformedResponseError,
     NotFoundError,
     Pacer,
+    ServerError,
     SyncStateLostError,
     ThrottledError,
     TransportError,
@@ -418,3 +419,28 @@ def test_whole_batch_failure_keeps_the_outcomes_of_earlier_chunks(mailbox):
     assert [o.status for o in outcomes[:20]] == [201] * 20
     assert outcomes[20:] == [None] * 5
     assert len(sim.contacts(uid)) == 20
+
+
+@pytest.mark.parametrize(
+    "fault", [{"status": 504}, {"status": 502}, {"status": 503}, {"kind": "drop"}]
+)
+def test_a_create_that_landed_but_lost_its_answer_is_not_sent_twice(mailbox, fault):
+    """The contact exists in Outlook although the client saw a failure: retrying would
+    duplicate it, so the client reports the failure and the caller relinks later."""
+    sim, uid = mailbox
+    sim.inject_fault("/me/contacts$", method="POST", after=True, **fault)
+    client, _, _ = make_client(sim, uid)
+    with pytest.raises((ServerError, TransportError)):
+        client.post("/me/contacts", {"givenName": "Once"})
+    assert [c["givenName"] for c in sim.contacts(uid)] == ["Once"]
+
+
+def test_a_batched_create_that_landed_but_lost_its_answer_is_not_sent_twice(mailbox):
+    sim, uid = mailbox
+    sim.inject_fault("/me/contacts$", method="POST", status=504, after=True)
+    client, _, _ = make_client(sim, uid)
+    outcomes = client.batch(
+        [BatchRequest("POST", "/me/contacts", body=person) for person in people(3)]
+    )
+    assert sorted(outcome.status for outcome in outcomes) == [201, 201, 504]
+    assert sorted(c["givenName"] for c in sim.contacts(uid)) == ["Person0", "Person1", "Person2"]

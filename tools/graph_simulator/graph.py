@@ -911,6 +911,8 @@ def _run_item(sim, outer, principal, item):
     if resp is None:
         resp = run(sim, route, inner)
     sim._count(method, inner.path, resp.status, route.mailbox, route.kind)
+    if isinstance(fault, tuple) and fault[0] == "after":
+        return _item_response(item, fault[1])
     return _item_response(item, resp)
 
 

@@ -545,7 +545,10 @@ class GraphSimulator:
         kind="status",
         size=1_000_000,
         delay=5.0,
+        after=False,
     ):
+        """`after=True`: the request is carried out, then its answer is replaced by the fault
+        (a write that landed although the client saw a 504 or a dropped connection)."""
         if kind not in ("status", "drop", "malformed", "oversized", "hang"):
             raise ValueError(f"unknown fault kind {kind!r}")
         with self._lock:
@@ -560,6 +563,7 @@ class GraphSimulator:
                     "kind": kind,
                     "size": int(size),
                     "delay": float(delay),
+                    "after": bool(after),
                 }
             )
 
@@ -581,6 +585,8 @@ class GraphSimulator:
                 if fault["count"] <= 0:
                     self._faults.remove(fault)
                 self._stats["faults_injected"] += 1
+                if fault.get("after") and fault["kind"] != "hang":
+                    return ("after", self._fault_response(fault))
                 return self._fault_response(fault)
             if target.startswith("/v1.0/") and not target.startswith("/v1.0/$batch"):
                 cfg = self.config
@@ -726,8 +732,12 @@ class GraphSimulator:
         if isinstance(fault, Response):
             self._count(req.method, req.path, fault.status or "drop", None, "fault")
             return fault
-        if isinstance(fault, tuple):
+        if isinstance(fault, tuple) and fault[0] == "hang":
             time.sleep(fault[1])
         if req.path.startswith("/v1.0/") or req.path == "/v1.0":
-            return graph.handle(self, req)
-        return login.handle(self, req)
+            answer = graph.handle(self, req)
+        else:
+            answer = login.handle(self, req)
+        if isinstance(fault, tuple) and fault[0] == "after":
+            return fault[1]
+        return answer
