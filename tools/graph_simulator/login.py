@@ -465,9 +465,23 @@ def _refresh_grant(sim, form, client_id):
             raise AadError(
                 "invalid_grant", 70000, "The refresh token was issued to another client."
             )
-        rec["used"] = True
         scopes = (form.get("scope") or "").split() or rec["scopes"]
+        consented = {_short_scope(s).lower() for s in rec["scopes"]} | RESERVED
+        missing = [s for s in scopes if _short_scope(s).lower() not in consented]
+        if missing:
+            # Entra: a refresh cannot widen what the user consented to.
+            raise AadError(
+                "invalid_grant",
+                65001,
+                f"The user or administrator has not consented to use the application for "
+                f"{' '.join(missing)}. Send an interactive authorization request.",
+            )
+        rec["used"] = True
     return _user_tokens(sim, rec["user_id"], client_id, scopes, None)
+
+
+def _short_scope(scope):
+    return scope.rsplit("/", 1)[-1] if scope.lower().startswith("https://") else scope
 
 
 def _user_tokens(sim, uid, client_id, scopes, nonce):

@@ -251,3 +251,27 @@ def test_strict_refresh_rotation(setup):
     form["refresh_token"] = first.json()["refresh_token"]
     assert requests.post(url, data=form, timeout=10).status_code == 200
     assert requests.post(url, data=form, timeout=10).status_code == 200
+
+
+def test_refresh_cannot_widen_the_consented_scopes(graph_sim):
+    graph_sim.register_app("scoped-app", "s3cret")
+    graph_sim.add_user("scoped@contoso.test")
+    app = msal.ConfidentialClientApplication(
+        "scoped-app",
+        client_credential="s3cret",
+        authority=f"{graph_sim.base_url}/organizations",
+        instance_discovery=False,
+    )
+    flow = app.initiate_auth_code_flow(["Contacts.ReadWrite"], redirect_uri="https://odoo.test/cb")
+    location = requests.get(flow["auth_uri"], allow_redirects=False, timeout=5).headers["Location"]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    assert "access_token" in app.acquire_token_by_auth_code_flow(flow, query)
+    account = app.get_accounts()[0]
+
+    same = app.acquire_token_silent_with_error(["Contacts.ReadWrite"], account, force_refresh=True)
+    assert "access_token" in same
+    wider = app.acquire_token_silent_with_error(
+        ["Contacts.ReadWrite", "Mail.Read"], account, force_refresh=True
+    )
+    assert wider and wider.get("error") == "invalid_grant"
+    assert "65001" in str(wider.get("error_codes")) or "consented" in wider["error_description"]
