@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EXTENSION_PREFIX = "onPremisesExtensionAttributes.extensionAttribute"
+# A delta item may carry only the properties that changed: absent is "unchanged", not empty.
+MISSING = object()
 MAIL_OR_UPN = "mail_or_upn"
 
 # (attribute, label) in the order the mapping editor shows them.
@@ -145,13 +147,20 @@ def user_email(user: Mapping[str, Any]) -> str | None:
 
 
 def attribute_value(user: Mapping[str, Any], attribute: str) -> Any:
+    """The attribute's value, None when empty, MISSING when the item does not carry it."""
     if attribute == MAIL_OR_UPN:
+        if "mail" not in user and "userPrincipalName" not in user:
+            return MISSING
         return user_email(user)
     if attribute.startswith(EXTENSION_PREFIX):
+        if "onPremisesExtensionAttributes" not in user:
+            return MISSING
         extensions = user.get("onPremisesExtensionAttributes")
         if not isinstance(extensions, Mapping):
             return None
         return extensions.get(attribute.split(".", 1)[1])
+    if attribute not in user:
+        return MISSING
     value = user.get(attribute)
     if attribute == "businessPhones":
         if isinstance(value, list):
@@ -177,6 +186,8 @@ def convert_user(
     for line in ordered:
         target = fields[line.field]
         raw = attribute_value(user, line.attribute)
+        if raw is MISSING:
+            continue
         try:
             value = _convert(raw, target, lookups, values)
         except ValueError as problem:
@@ -187,8 +198,7 @@ def convert_user(
     if email is not None and not _EMAIL.match(email):
         problems.append(f"invalid email: {email!r}")
     for target in fields.values():
-        mapped = any(line.field == target.name for line in lines)
-        if target.required and mapped and values.get(target.name) in (None, False, ""):
+        if target.required and target.name in values and values[target.name] in (None, False, ""):
             problems.append(f"required field empty: {target.label or target.name}")
     return ConvertedUser(user_id=user_id, email=email, values=values, problems=problems)
 

@@ -140,3 +140,10 @@ def test_unsupported_targets_are_refused_at_configuration():
     assert TargetField("parent_id", "many2one", relation="res.partner").refusal()
     assert TargetField("image_1920", "binary").refusal()
     assert TargetField("country_id", "many2one", relation="res.country").refusal() is None
+
+
+def test_attributes_absent_from_a_delta_item_are_left_alone():
+    partial = {"id": "u-1", "jobTitle": "Director"}
+    converted = convert_user(partial, DEFAULT_LINES, FIELDS, LOOKUPS)
+    assert converted.values == {"function": "Director"}
+    assert converted.ok

@@ -1,0 +1,696 @@
+"""The planner: links + Outlook delta + Odoo side + policies -> a Plan (data, no I/O).
+
+The Odoo adapter shows a Plan as a preview or applies it; README.md says how.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import problems as P
+from .contact import MERGE_FIELDS, Contact, Snapshot
+from .mapping import (
+    FIELD_LABELS,
+    MappingContext,
+    ParsedItem,
+    apply_patch,
+    build_outlook_patch,
+    check_payload_limits,
+    contact_to_graph,
+    contact_to_odoo_values,
+    odoo_to_contact,
+    parse_graph_contact,
+    partner_ref_value,
+    validate_contact,
+)
+from .matcher import Match, match_items
+from .merge import (
+    CONFLICT_ODOO,
+    ODOO_TO_OUTLOOK,
+    OUTLOOK_TO_ODOO,
+    TWO_WAY,
+    merge_contacts,
+)
+from .normalize import CountryLookup, CountryResolver
+from .problems import Problem, has_errors
+
+# Action kinds.
+CREATE_IN_OUTLOOK = "create_in_outlook"
+UPDATE_OUTLOOK = "update_outlook"
+CREATE_IN_ODOO = "create_in_odoo"
+UPDATE_ODOO = "update_odoo"
+LINK = "link"
+UNLINK = "unlink"
+ARCHIVE_PARTNER = "archive_partner"
+DELETE_IN_OUTLOOK = "delete_in_outlook"
+RECREATE_IN_OUTLOOK = "recreate_in_outlook"
+CONFLICT = "conflict"
+INVALID = "invalid"
+SKIP = "skip"
+UNCHANGED = "unchanged"
+
+# Directions of an action.
+TO_OUTLOOK = "to_outlook"
+TO_ODOO = "to_odoo"
+NO_DIRECTION = "none"
+
+# What the adapter does with the link row (keyed by account + partner) once the action worked.
+LINK_STORE = "store"  # upsert (partner, outlook id, snapshot, change key)
+LINK_DETACH = "detach"  # keep the row, mark it detached: the pair is no longer synced
+LINK_DELETE = "delete"
+
+# Deletion policies.
+OUTLOOK_DELETE_UNLINK = "unlink"
+OUTLOOK_DELETE_ARCHIVE = "archive"
+OUTLOOK_DELETE_RECREATE = "recreate"
+ODOO_DELETE_IN_OUTLOOK = "delete_in_outlook"
+ODOO_DELETE_KEEP = "keep"
+
+DELETION_KINDS = frozenset({ARCHIVE_PARTNER, DELETE_IN_OUTLOOK, RECREATE_IN_OUTLOOK, UNLINK})
+
+
+@dataclass(frozen=True)
+class Policies:
+    direction: str = TWO_WAY
+    conflict: str = CONFLICT_ODOO
+    outlook_deletion: str = OUTLOOK_DELETE_UNLINK
+    odoo_deletion: str = ODOO_DELETE_IN_OUTLOOK
+    outlook_may_clear: bool = False
+    sync_categories: bool = True
+    mass_delete_ratio: float = 0.10
+    mass_delete_minimum: int = 10
+    mass_delete_confirmed: bool = False  # the user said yes to this run's deletions
+
+    @property
+    def to_outlook(self) -> bool:
+        return self.direction in (TWO_WAY, ODOO_TO_OUTLOOK)
+
+    @property
+    def to_odoo(self) -> bool:
+        return self.direction in (TWO_WAY, OUTLOOK_TO_ODOO)
+
+
+@dataclass(frozen=True)
+class Link:
+    outlook_id: str
+    partner_id: int
+    snapshot: Snapshot | None = None
+    change_key: str | None = None
+    detached: bool = False
+
+
+@dataclass(frozen=True)
+class OdooPartner:
+    partner_id: int
+    values: Mapping[str, Any]
+    modified: Any = None  # write_date, for the "newest" conflict policy
+
+
+@dataclass(frozen=True)
+class OutlookChanges:
+    """One delta round (or a full listing with ``complete=True``)."""
+
+    items: Sequence[Any] = ()
+    removed: Iterable[str] = ()
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class OdooSide:
+    """Partners in scope, and linked partners that left it: id -> archived/deleted/out_of_scope."""
+
+    partners: Sequence[OdooPartner] = ()
+    gone: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Conflict:
+    field: str
+    base: Any
+    odoo: Any
+    outlook: Any
+    winner: str
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    direction: str
+    group: str  # actions of one record share it; apply them in order, stop at a failure
+    partner_id: int | None = None
+    outlook_id: str | None = None
+    payload: Mapping[str, Any] | None = None  # Graph body: POST (create) or PATCH (update)
+    if_match: str | None = None
+    values: Mapping[str, Any] | None = None  # res.partner values (see mapping.ODOO_KEYS)
+    link_op: str | None = None
+    snapshot: Snapshot | None = None  # to store with LINK_STORE
+    change_key: str | None = None  # to store with LINK_STORE when the group writes no Outlook
+    changes: tuple[FieldChange, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    reason: str = ""
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    blocked: bool = False
+    blocked_reason: str = ""
+    withheld: list[Action] = field(default_factory=list)  # deletions held back by the guard
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per direction, per kind: what the toast and the run log show."""
+        table: dict[str, Counter] = defaultdict(Counter)
+        for action in self.actions:
+            table[action.direction][action.kind] += 1
+        return {direction: dict(kinds) for direction, kinds in table.items()}
+
+    def of_kind(self, *kinds: str) -> list[Action]:
+        return [a for a in self.actions if a.kind in kinds]
+
+    @property
+    def has_writes(self) -> bool:
+        return any(a.payload is not None or a.values is not None or a.link_op for a in self.actions)
+
+
+@dataclass
+class _Partner:
+    record: OdooPartner
+    contact: Contact
+    problems: list[Problem]
+
+
+class _Planner:
+    def __init__(self, policies, links, outlook, odoo, database_uuid, ctx):
+        self.policies = policies
+        self.ctx = ctx
+        self.database_uuid = database_uuid
+        self.fields = MERGE_FIELDS if ctx.sync_categories else MERGE_FIELDS[:-1]
+        self.actions: list[Action] = []
+        self.links: dict[int, Link] = {}
+        self.link_by_item: dict[str, Link] = {}
+        for link in sorted(links, key=lambda lk: (lk.partner_id, lk.outlook_id)):
+            if link.partner_id in self.links or link.outlook_id in self.link_by_item:
+                continue  # the unique constraints make this impossible in Odoo
+            self.links[link.partner_id] = link
+            self.link_by_item[link.outlook_id] = link
+        self.items: dict[str, ParsedItem] = {}
+        for index, raw in enumerate(outlook.items):
+            parsed = parse_graph_contact(raw, ctx)
+            if not parsed.outlook_id:
+                self._add(
+                    INVALID,
+                    NO_DIRECTION,
+                    f"outlook:#{index}",
+                    problems=parsed.problems,
+                    reason="Outlook sent an unreadable contact",
+                )
+                continue
+            self.items[parsed.outlook_id] = parsed  # an id seen twice: the last copy wins
+        self.removed = {oid for oid in outlook.removed if oid not in self.items}
+        if outlook.complete:
+            self.removed |= {oid for oid in self.link_by_item if oid not in self.items}
+        self.partners: dict[int, _Partner] = {}
+        for record in odoo.partners:
+            contact, found = odoo_to_contact(record.values, ctx)
+            self.partners[record.partner_id] = _Partner(record, contact, found)
+        self.gone = dict(odoo.gone)
+
+    def _add(self, kind, direction, group, **kwargs) -> Action:
+        action = Action(kind, direction, group, **kwargs)
+        self.actions.append(action)
+        return action
+
+    # --- linked pairs ------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        recreate: set[int] = set()
+        for link in self.links.values():
+            pid, oid = link.partner_id, link.outlook_id
+            group = f"partner:{pid}"
+            if link.detached:
+                continue
+            if oid in self.removed:
+                self._item_removed(link, group, recreate)
+            elif pid in self.gone:
+                self._partner_gone(link, group)
+            elif pid not in self.partners:
+                self._add(
+                    SKIP,
+                    NO_DIRECTION,
+                    group,
+                    partner_id=pid,
+                    outlook_id=oid,
+                    reason="the Odoo contact was not provided to this run",
+                )
+            else:
+                self._pair(link, self.partners[pid], self.items.get(oid), None)
+        self._unlinked(recreate)
+        return self._guard(Plan(self.actions))
+
+    def _item_removed(self, link: Link, group: str, recreate: set[int]) -> None:
+        pid, oid, policy = link.partner_id, link.outlook_id, self.policies.outlook_deletion
+        ids = {"partner_id": pid, "outlook_id": oid}
+        if pid in self.gone or pid not in self.partners:
+            self._add(
+                UNLINK,
+                NO_DIRECTION,
+                group,
+                link_op=LINK_DELETE,
+                **ids,
+                reason="deleted in Outlook and no longer in Odoo's scope",
+            )
+        elif policy == OUTLOOK_DELETE_ARCHIVE and self.policies.to_odoo:
+            self._add(
+                ARCHIVE_PARTNER,
+                TO_ODOO,
+                group,
+                link_op=LINK_DELETE,
+                **ids,
+                reason="deleted in Outlook: the Odoo contact is archived",
+            )
+        elif policy == OUTLOOK_DELETE_RECREATE and self.policies.to_outlook:
+            recreate.add(pid)
+        else:
+            self._add(
+                UNLINK,
+                NO_DIRECTION,
+                group,
+                link_op=LINK_DETACH,
+                **ids,
+                reason="deleted in Outlook: no longer synced for this user",
+            )
+
+    def _partner_gone(self, link: Link, group: str) -> None:
+        pid, oid = link.partner_id, link.outlook_id
+        why = self.gone[pid].replace("_", " ")
+        if self.policies.odoo_deletion == ODOO_DELETE_IN_OUTLOOK and self.policies.to_outlook:
+            self._add(
+                DELETE_IN_OUTLOOK,
+                TO_OUTLOOK,
+                group,
+                partner_id=pid,
+                outlook_id=oid,
+                link_op=LINK_DELETE,
+                reason=f"{why} in Odoo: deleted in Outlook",
+            )
+        else:
+            self._add(
+                UNLINK,
+                NO_DIRECTION,
+                group,
+                partner_id=pid,
+                outlook_id=oid,
+                link_op=LINK_DETACH,
+                reason=f"{why} in Odoo: kept in Outlook, no longer synced",
+            )
+
+    def _pair(
+        self, link: Link, partner: _Partner, parsed: ParsedItem | None, match: Match | None
+    ) -> None:
+        pid, oid = link.partner_id, link.outlook_id
+        group = f"partner:{pid}"
+        ids = {"partner_id": pid, "outlook_id": oid}
+        if parsed is not None:
+            outlook, state, raw = parsed.contact, parsed.state, parsed.raw
+            item_problems = list(parsed.problems)
+            change_key = raw.get("changeKey") if isinstance(raw.get("changeKey"), str) else None
+        elif link.snapshot is not None:
+            outlook, state = link.snapshot.outlook, link.snapshot.outlook_state
+            raw = None  # built below only if needed: unchanged pairs must stay cheap
+            item_problems, change_key = [], link.change_key
+        else:
+            self._add(
+                SKIP,
+                NO_DIRECTION,
+                group,
+                **ids,
+                reason="the link has no snapshot: read the Outlook contact again",
+            )
+            return
+        base = link.snapshot.base if link.snapshot is not None else None
+        odoo = partner.contact
+        if (
+            match is None
+            and parsed is None
+            and base is not None
+            and odoo.same_as(base, self.fields)
+        ):
+            self._add(UNCHANGED, NO_DIRECTION, group, **ids)
+            return
+
+        merged = merge_contacts(
+            base,
+            odoo,
+            outlook,
+            direction=self.policies.direction,
+            conflict_policy=self.policies.conflict,
+            outlook_may_clear=self.policies.outlook_may_clear,
+            odoo_modified=partner.record.modified,
+            outlook_modified=parsed.modified if parsed else None,
+            fields=self.fields,
+        )
+        patch = (
+            build_outlook_patch(outlook, state, merged.outlook, self.ctx)
+            if self.policies.to_outlook
+            else {}
+        )
+        problems = _unique(
+            [p for p in item_problems if p.code == P.WRONG_TYPE]
+            + _target_problems(merged.outlook, merged.odoo, self.ctx)
+            + check_payload_limits(patch)
+            + [p for p in partner.problems + item_problems if not p.is_error]
+        )
+        if match is not None:
+            # Stored at once: a later failure must not lose the pairing. Its snapshot is
+            # Outlook's side, so a retry sees Outlook unchanged and Odoo's values win.
+            self._add(
+                LINK,
+                NO_DIRECTION,
+                group,
+                **ids,
+                link_op=LINK_STORE,
+                snapshot=Snapshot(outlook, outlook, state),
+                change_key=change_key,
+                reason=f"matched: {match.reason}",
+            )
+        if has_errors(problems):
+            self._add(
+                INVALID,
+                NO_DIRECTION,
+                group,
+                **ids,
+                problems=tuple(problems),
+                reason=P.describe(problems),
+            )
+            return
+        if patch:
+            if raw is None:
+                raw = contact_to_graph(outlook, self.ctx, state)
+            after = parse_graph_contact(apply_patch(raw, patch), self.ctx)
+            projected, new_state = after.contact, after.state
+        else:
+            projected, new_state = outlook, state
+        if self.policies.direction == TWO_WAY:
+            odoo_final, base_final = projected, projected
+        else:
+            odoo_final, base_final = merged.odoo, merged.base
+        odoo_fields = [f for f in self.fields if odoo.key(f) != odoo_final.key(f)]
+        if "country_code" in odoo_fields:
+            # Phones typed as national numbers would change meaning with the new country.
+            odoo_fields += [f for f in ("phone", "mobile") if odoo_final.get(f)]
+            odoo_fields = list(dict.fromkeys(odoo_fields))
+        if not self.policies.to_odoo:
+            odoo_fields = []
+        snapshot = Snapshot(base_final, projected, new_state)
+        warnings = tuple(p for p in problems if not p.is_error)
+
+        if patch:
+            self._add(
+                UPDATE_OUTLOOK,
+                TO_OUTLOOK,
+                group,
+                **ids,
+                payload=patch,
+                if_match=change_key,
+                link_op=None if odoo_fields else LINK_STORE,
+                snapshot=None if odoo_fields else snapshot,
+                changes=_changes(outlook, projected, self.fields),
+                problems=warnings,
+                reason=_change_reason("Outlook", outlook, projected, self.fields),
+            )
+        if odoo_fields:
+            self._add(
+                UPDATE_ODOO,
+                TO_ODOO,
+                group,
+                **ids,
+                values=contact_to_odoo_values(odoo_final, odoo_fields),
+                link_op=LINK_STORE,
+                snapshot=snapshot,
+                change_key=None if patch else change_key,
+                changes=_changes(odoo, odoo_final, odoo_fields),
+                problems=() if patch else warnings,
+                reason=_change_reason("Odoo", odoo, odoo_final, odoo_fields),
+            )
+        if not patch and not odoo_fields and match is None:
+            same = link.snapshot == snapshot and (change_key or None) == (link.change_key or None)
+            self._add(
+                UNCHANGED,
+                NO_DIRECTION,
+                group,
+                **ids,
+                problems=warnings,
+                link_op=None if same else LINK_STORE,
+                snapshot=None if same else snapshot,
+                change_key=change_key,
+            )
+        elif match is not None and not patch and not odoo_fields:
+            # Nothing to write: the link itself carries the final snapshot.
+            link_index = max(i for i, a in enumerate(self.actions) if a.kind == LINK)
+            self.actions[link_index] = replace(self.actions[link_index], snapshot=snapshot)
+        if merged.conflicts:
+            self._add(
+                CONFLICT,
+                NO_DIRECTION,
+                group,
+                **ids,
+                conflicts=tuple(
+                    Conflict(d.field, d.base, d.odoo, d.outlook, d.winner) for d in merged.conflicts
+                ),
+                reason="changed on both sides: "
+                + ", ".join(
+                    f"{FIELD_LABELS[d.field]} (kept {d.winner}'s)" for d in merged.conflicts
+                ),
+            )
+
+    # --- items and partners without a link ---------------------------------------------------
+
+    def _unlinked(self, recreate: set[int]) -> None:
+        items = {oid: parsed for oid, parsed in self.items.items() if oid not in self.link_by_item}
+        detached_items = {oid for oid, lk in self.link_by_item.items() if lk.detached}
+        unlinked_partners = {
+            pid for pid in self.partners if pid not in self.links or pid in recreate
+        }
+        linked_views = {}
+        for link in self.links.values():
+            if link.detached or link.outlook_id in self.removed:
+                continue
+            parsed = self.items.get(link.outlook_id)
+            if parsed is not None:
+                linked_views[link.outlook_id] = parsed.contact
+            elif link.snapshot is not None:
+                linked_views[link.outlook_id] = link.snapshot.outlook
+        found = match_items(
+            {oid: (p.contact, p.partner_ref) for oid, p in items.items()},
+            unlinked_partners,
+            {pid: p.contact for pid, p in self.partners.items()},
+            linked_views,
+            self.database_uuid,
+        )
+        matched_partners = set()
+        for match in found.matches:
+            matched_partners.add(match.partner_id)
+            self._pair(
+                Link(match.outlook_id, match.partner_id),
+                self.partners[match.partner_id],
+                items[match.outlook_id],
+                match,
+            )
+        for oid in sorted(items):
+            if oid in detached_items or found.partner_for(oid) is not None:
+                continue
+            parsed = items[oid]
+            group = f"outlook:{oid}"
+            if oid in found.duplicates:
+                problem = Problem(P.DUPLICATE_ITEM, found.duplicates[oid], severity=P.WARNING)
+                self._add(
+                    SKIP,
+                    NO_DIRECTION,
+                    group,
+                    outlook_id=oid,
+                    problems=(problem,),
+                    reason=problem.message,
+                )
+                continue
+            self._create_in_odoo(parsed, group, found.unmatched_items.get(oid, ""))
+        for pid in sorted(unlinked_partners - matched_partners):
+            self._create_in_outlook(pid, recreate)
+
+    def _create_in_odoo(self, parsed: ParsedItem, group: str, why: str) -> None:
+        oid = parsed.outlook_id
+        problems = list(parsed.problems)
+        if has_errors(problems):
+            self._add(
+                INVALID,
+                NO_DIRECTION,
+                group,
+                outlook_id=oid,
+                problems=tuple(problems),
+                reason=P.describe(problems),
+            )
+            return
+        if not self.policies.to_odoo:
+            self._add(
+                SKIP,
+                NO_DIRECTION,
+                group,
+                outlook_id=oid,
+                reason="new in Outlook; Outlook → Odoo is off for this account",
+            )
+            return
+        contact = parsed.contact
+        if why:
+            problems.append(Problem(P.AMBIGUOUS_MATCH, f"Not matched: {why}.", severity=P.WARNING))
+        raw = parsed.raw
+        change_key = raw.get("changeKey") if isinstance(raw.get("changeKey"), str) else None
+        # A partner needs a name: an Outlook contact without one is named after its email,
+        # and Outlook gets that name too so both sides agree.
+        named = contact.with_value("name", contact.name or contact.email)
+        self._add(
+            CREATE_IN_ODOO,
+            TO_ODOO,
+            group,
+            outlook_id=oid,
+            values=contact_to_odoo_values(named),
+            link_op=LINK_STORE,
+            snapshot=Snapshot(contact, contact, parsed.state),
+            change_key=change_key,
+            changes=_changes(Contact(), named, self.fields),
+            problems=tuple(problems),
+            reason="new in Outlook" + (f" ({why})" if why else ""),
+        )
+        if named != contact and self.policies.to_outlook:
+            patch = build_outlook_patch(contact, parsed.state, named, self.ctx)
+            after = parse_graph_contact(apply_patch(raw, patch), self.ctx)
+            self._add(
+                UPDATE_OUTLOOK,
+                TO_OUTLOOK,
+                group,
+                outlook_id=oid,
+                payload=patch,
+                if_match=change_key,
+                link_op=LINK_STORE,
+                snapshot=Snapshot(after.contact, after.contact, after.state),
+                changes=_changes(contact, after.contact, self.fields),
+                reason="named after its email, as in Odoo",
+            )
+
+    def _create_in_outlook(self, pid: int, recreate: set[int]) -> None:
+        partner = self.partners[pid]
+        again = pid in recreate
+        group = f"partner:{pid}"
+        old = self.links.get(pid)
+        ids = {"partner_id": pid, "outlook_id": old.outlook_id if again and old else None}
+        problems = list(partner.problems)
+        if not self.policies.to_outlook:
+            return  # Odoo → Outlook is off: new partners simply stay in Odoo
+        contact = partner.contact
+        payload = contact_to_graph(
+            contact, self.ctx, partner_ref=partner_ref_value(self.database_uuid, pid)
+        )
+        problems += check_payload_limits(payload)
+        if has_errors(problems):
+            self._add(
+                INVALID,
+                NO_DIRECTION,
+                group,
+                **ids,
+                problems=tuple(_unique(problems)),
+                reason=P.describe(problems),
+            )
+            return
+        after = parse_graph_contact(payload, self.ctx)
+        kind = RECREATE_IN_OUTLOOK if again else CREATE_IN_OUTLOOK
+        self._add(
+            kind,
+            TO_OUTLOOK,
+            group,
+            **ids,
+            payload=payload,
+            link_op=LINK_STORE,
+            snapshot=Snapshot(after.contact, after.contact, after.state),
+            changes=_changes(Contact(), after.contact, self.fields),
+            problems=tuple(problems),
+            reason="deleted in Outlook: created again from Odoo" if again else "new in Odoo",
+        )
+        odoo_fields = [f for f in self.fields if contact.key(f) != after.contact.key(f)]
+        if odoo_fields and self.policies.to_odoo:
+            # Outlook could not hold a value as Odoo has it: align Odoo so nothing ping-pongs.
+            self._add(
+                UPDATE_ODOO,
+                TO_ODOO,
+                group,
+                partner_id=pid,
+                values=contact_to_odoo_values(after.contact, odoo_fields),
+                link_op=LINK_STORE,
+                snapshot=Snapshot(after.contact, after.contact, after.state),
+                changes=_changes(contact, after.contact, odoo_fields),
+                reason="aligned with the Outlook copy",
+            )
+
+    # --- mass-delete guard -------------------------------------------------------------------
+
+    def _guard(self, plan: Plan) -> Plan:
+        deletions = [a for a in plan.actions if a.kind in DELETION_KINDS]
+        linked = sum(1 for lk in self.links.values() if not lk.detached)
+        ratio, minimum = self.policies.mass_delete_ratio, self.policies.mass_delete_minimum
+        if (
+            not self.policies.mass_delete_confirmed
+            and len(deletions) >= minimum
+            and len(deletions) > ratio * linked
+        ):
+            plan.withheld = deletions
+            plan.actions = [a for a in plan.actions if a.kind not in DELETION_KINDS]
+            plan.blocked = True
+            plan.blocked_reason = (
+                f"This sync would delete, archive or unlink {len(deletions)} of {linked} synced"
+                f" contacts (more than {ratio:.0%} and at least {minimum}). Nothing was deleted:"
+                " confirm to go on."
+            )
+        return plan
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _target_problems(outlook: Contact, odoo: Contact, ctx: MappingContext) -> list[Problem]:
+    found = [p for p in validate_contact(outlook, ctx.default_region) if p.is_error]
+    if odoo != outlook:
+        found += [p for p in validate_contact(odoo, ctx.default_region) if p.is_error]
+    return found
+
+
+def _changes(old: Contact, new: Contact, names) -> tuple[FieldChange, ...]:
+    return tuple(FieldChange(n, old.get(n), new.get(n)) for n in names if old.key(n) != new.key(n))
+
+
+def _change_reason(side: str, old: Contact, new: Contact, names) -> str:
+    changed = [FIELD_LABELS[n] for n in names if old.key(n) != new.key(n)]
+    return f"{side}: " + (", ".join(changed) if changed else "display name") + " updated"
+
+
+def plan_sync(
+    policies: Policies,
+    links: Iterable[Link],
+    outlook: OutlookChanges,
+    odoo: OdooSide,
+    *,
+    database_uuid: str,
+    countries: CountryLookup | None = None,
+    default_region: str | None = None,
+) -> Plan:
+    """Plan one sync run of one account. Pure: the same inputs give the same plan."""
+    ctx = MappingContext(countries or CountryResolver(), default_region, policies.sync_categories)
+    return _Planner(policies, list(links), outlook, odoo, database_uuid, ctx).plan()

@@ -1,0 +1,402 @@
+"""Planner scenarios: one per policy and safety rule."""
+
+import pytest
+
+from sync import (
+    Contact,
+    CountryResolver,
+    Link,
+    OdooPartner,
+    OdooSide,
+    OutlookChanges,
+    Policies,
+    Snapshot,
+    apply_patch,
+    odoo_to_contact,
+    parse_graph_contact,
+    plan_sync,
+)
+from sync import problems as P
+from sync.mapping import MappingContext
+from sync.planner import (
+    ARCHIVE_PARTNER,
+    CONFLICT,
+    CREATE_IN_ODOO,
+    CREATE_IN_OUTLOOK,
+    DELETE_IN_OUTLOOK,
+    INVALID,
+    LINK,
+    LINK_DELETE,
+    LINK_DETACH,
+    LINK_STORE,
+    RECREATE_IN_OUTLOOK,
+    SKIP,
+    UNCHANGED,
+    UNLINK,
+    UPDATE_ODOO,
+    UPDATE_OUTLOOK,
+)
+
+DB = "db1"
+COUNTRIES = CountryResolver({"BE": "Belgium", "FR": "France"})
+CTX = MappingContext(COUNTRIES, "BE")
+
+
+def plan(policies=None, links=(), items=(), removed=(), partners=(), gone=None, complete=False):
+    return plan_sync(
+        policies or Policies(),
+        links,
+        OutlookChanges(items=list(items), removed=list(removed), complete=complete),
+        OdooSide(partners=list(partners), gone=gone or {}),
+        database_uuid=DB,
+        countries=COUNTRIES,
+        default_region="BE",
+    )
+
+
+def kinds(p):
+    return [a.kind for a in p.actions]
+
+
+def partner(pid, **values):
+    return OdooPartner(pid, {"name": f"P{pid}", **values})
+
+
+def linked_pair(pid, oid, **values):
+    """A partner and its Outlook item, in sync (as after a previous run)."""
+    part = partner(pid, **values)
+    contact, _ = odoo_to_contact(part.values, CTX)
+    from sync import contact_to_graph
+
+    item = {**contact_to_graph(contact, CTX), "id": oid, "changeKey": "ck1"}
+    parsed = parse_graph_contact(item, CTX)
+    link = Link(oid, pid, Snapshot(parsed.contact, parsed.contact, parsed.state), "ck1")
+    return part, item, link
+
+
+# --- creates, matches, updates ------------------------------------------------------------
+
+
+def test_new_on_both_sides_matched_by_email_then_created():
+    p = plan(
+        items=[
+            {"id": "O1", "displayName": "Ann", "emailAddresses": [{"address": "ANN@x.com"}]},
+            {"id": "O2", "displayName": "New in Outlook"},
+        ],
+        partners=[partner(1, email="ann@x.com", city="Gent"), partner(2)],
+    )
+    assert kinds(p) == [LINK, UPDATE_OUTLOOK, CONFLICT, CREATE_IN_ODOO, CREATE_IN_OUTLOOK]
+    link, update, conflict, create_odoo, create_outlook = p.actions
+    assert [(c.field, c.odoo, c.outlook, c.winner) for c in conflict.conflicts] == [
+        ("name", "P1", "Ann", "odoo")
+    ]
+    assert (link.partner_id, link.outlook_id, link.link_op) == (1, "O1", LINK_STORE)
+    assert update.payload == {
+        "displayName": "P1",
+        "givenName": "P1",
+        "middleName": "",
+        "surname": "",
+        "businessAddress": {
+            "street": "",
+            "city": "Gent",
+            "state": "",
+            "postalCode": "",
+            "countryOrRegion": "",
+        },
+    }
+    assert update.if_match is None and update.link_op == LINK_STORE
+    assert create_odoo.values["name"] == "New in Outlook" and create_odoo.link_op == LINK_STORE
+    assert create_outlook.payload["singleValueExtendedProperties"][0]["value"] == "db1:2"
+    assert p.counts() == {
+        "none": {LINK: 1, CONFLICT: 1},
+        "to_outlook": {UPDATE_OUTLOOK: 1, CREATE_IN_OUTLOOK: 1},
+        "to_odoo": {CREATE_IN_ODOO: 1},
+    }
+
+
+def test_unchanged_pair_costs_nothing():
+    part, _, link = linked_pair(1, "O1", email="a@x.com")
+    p = plan(links=[link], partners=[part])
+    assert kinds(p) == [UNCHANGED] and not p.has_writes
+
+
+def test_odoo_edit_patches_outlook_with_if_match_and_new_snapshot():
+    part, _, link = linked_pair(1, "O1", email="a@x.com", phone="+32 2 555 12 12")
+    edited = OdooPartner(1, {**part.values, "phone": "02 555 99 99"})
+    (update,) = plan(links=[link], partners=[edited]).actions
+    assert update.kind == UPDATE_OUTLOOK and update.if_match == "ck1"
+    assert update.payload == {"displayName": "P1", "businessPhones": ["+32 2 555 99 99"]}
+    assert update.snapshot.base.phone == "+32 2 555 99 99"
+    assert [(c.field, c.new) for c in update.changes] == [("phone", "+32 2 555 99 99")]
+
+
+def test_outlook_edit_updates_odoo():
+    part, item, link = linked_pair(1, "O1", email="a@x.com")
+    changed = apply_patch(item, {"jobTitle": "CEO", "changeKey": "ck2"})
+    (update,) = plan(links=[link], items=[changed], partners=[part]).actions
+    assert update.kind == UPDATE_ODOO and update.values == {"function": "CEO"}
+    assert update.change_key == "ck2" and update.link_op == LINK_STORE
+
+
+@pytest.mark.parametrize(("policy", "city"), [("odoo", "Gent"), ("outlook", "Liège")])
+def test_conflict_follows_policy_and_is_reported(policy, city):
+    part, item, link = linked_pair(1, "O1", city="Brussels")
+    edited = OdooPartner(1, {**part.values, "city": "Gent"})
+    changed = apply_patch(item, {"businessAddress": {"city": "Liège"}, "changeKey": "ck2"})
+    p = plan(Policies(conflict=policy), [link], [changed], partners=[edited])
+    conflict = p.of_kind(CONFLICT)[0]
+    assert conflict.conflicts[0].field == "city" and conflict.conflicts[0].winner == policy
+    assert "city" in conflict.reason
+    writes = {a.kind: a for a in p.actions if a.kind in (UPDATE_ODOO, UPDATE_OUTLOOK)}
+    if policy == "odoo":
+        assert set(writes) == {UPDATE_OUTLOOK}
+        assert writes[UPDATE_OUTLOOK].payload["businessAddress"]["city"] == "Gent"
+    else:
+        assert set(writes) == {UPDATE_ODOO} and writes[UPDATE_ODOO].values == {"city": city}
+
+
+def test_empty_outlook_value_does_not_wipe_odoo_unless_allowed():
+    part, item, link = linked_pair(1, "O1", email="a@x.com", mobile="+32 475 12 34 56")
+    cleared = apply_patch(item, {"mobilePhone": "", "changeKey": "ck2"})
+    (refill,) = plan(links=[link], items=[cleared], partners=[part]).actions
+    assert refill.kind == UPDATE_OUTLOOK and refill.payload["mobilePhone"] == "+32 475 12 34 56"
+    (clear,) = plan(Policies(outlook_may_clear=True), [link], [cleared], partners=[part]).actions
+    assert clear.kind == UPDATE_ODOO and clear.values == {"mobile": False}
+
+
+def test_home_phone_fills_an_empty_odoo_phone_and_is_never_written():
+    part, item, link = linked_pair(1, "O1", email="a@x.com")
+    with_home = apply_patch(item, {"homePhones": ["+32 3 444 44 44"], "changeKey": "ck2"})
+    (update,) = plan(links=[link], items=[with_home], partners=[part]).actions
+    assert update.kind == UPDATE_ODOO and update.values == {"phone": "+32 3 444 44 44"}
+    # Odoo's own phone then goes to the business phones; the home phone stays as it is.
+    snap = update.snapshot
+    link2 = Link("O1", 1, snap, "ck2")
+    edited = OdooPartner(1, {**part.values, "phone": "+32 2 555 00 00"})
+    (push,) = plan(links=[link2], partners=[edited]).actions
+    assert push.payload == {"displayName": "P1", "businessPhones": ["+32 2 555 00 00"]}
+
+
+def test_one_way_directions():
+    part, item, link = linked_pair(1, "O1", email="a@x.com")
+    edited = OdooPartner(1, {**part.values, "function": "CTO"})
+    changed = apply_patch(item, {"companyName": "Acme", "changeKey": "ck2"})
+    down = plan(Policies(direction="odoo_to_outlook"), [link], [changed], partners=[edited])
+    assert kinds(down) == [UPDATE_OUTLOOK] and down.actions[0].payload["jobTitle"] == "CTO"
+    assert "companyName" not in down.actions[0].payload  # Outlook's edit is left alone
+    up = plan(Policies(direction="outlook_to_odoo"), [link], [changed], partners=[edited])
+    assert kinds(up) == [UPDATE_ODOO] and up.actions[0].values == {"company_name": "Acme"}
+    new_item = {"id": "O9", "displayName": "Only Outlook"}
+    assert kinds(plan(Policies(direction="odoo_to_outlook"), items=[new_item])) == [SKIP]
+    assert kinds(plan(Policies(direction="outlook_to_odoo"), partners=[partner(5)])) == []
+
+
+# --- deletions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected", "link_op"),
+    [
+        ("unlink", UNLINK, LINK_DETACH),
+        ("archive", ARCHIVE_PARTNER, LINK_DELETE),
+        ("recreate", RECREATE_IN_OUTLOOK, LINK_STORE),
+    ],
+)
+def test_outlook_deletion_policies(policy, expected, link_op):
+    part, _, link = linked_pair(1, "O1")
+    p = plan(Policies(outlook_deletion=policy), [link], removed=["O1"], partners=[part])
+    (action,) = p.actions
+    assert (action.kind, action.link_op, action.partner_id) == (expected, link_op, 1)
+    if expected == RECREATE_IN_OUTLOOK:
+        assert action.payload["singleValueExtendedProperties"][0]["value"] == "db1:1"
+
+
+def test_detached_pair_stays_quiet_and_is_not_recreated():
+    part, item, link = linked_pair(1, "O1")
+    detached = Link("O1", 1, link.snapshot, "ck1", detached=True)
+    assert plan(links=[detached], items=[item], partners=[part]).actions == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected", "link_op"),
+    [("delete_in_outlook", DELETE_IN_OUTLOOK, LINK_DELETE), ("keep", UNLINK, LINK_DETACH)],
+)
+def test_odoo_archive_policies(policy, expected, link_op):
+    _, _, link = linked_pair(1, "O1")
+    p = plan(Policies(odoo_deletion=policy), [link], gone={1: "archived"})
+    assert [(a.kind, a.link_op, a.outlook_id) for a in p.actions] == [(expected, link_op, "O1")]
+
+
+def test_deleted_on_both_sides_just_drops_the_link():
+    _, _, link = linked_pair(1, "O1")
+    p = plan(links=[link], removed=["O1"], gone={1: "deleted"})
+    assert [(a.kind, a.link_op) for a in p.actions] == [(UNLINK, LINK_DELETE)]
+
+
+def test_full_listing_treats_missing_linked_items_as_removed():
+    part, item, link = linked_pair(1, "O1")
+    part2, _, link2 = linked_pair(2, "O2")
+    p = plan(links=[link, link2], items=[item], partners=[part, part2], complete=True)
+    assert [(a.kind, a.partner_id) for a in p.actions] == [(UNCHANGED, 1), (UNLINK, 2)]
+
+
+def test_partner_not_provided_is_skipped_not_deleted():
+    _, _, link = linked_pair(1, "O1")
+    assert kinds(plan(links=[link])) == [SKIP]
+
+
+def test_mass_delete_guard_blocks_and_withholds_deletions():
+    pairs = [linked_pair(i, f"O{i}") for i in range(1, 31)]
+    links = [lk for _, _, lk in pairs]
+    gone = {i: "archived" for i in range(1, 11)}  # 10 of 30: above 10 % and at least 10
+    alive = [p for p, _, _ in pairs[10:]]
+    blocked = plan(links=links, partners=alive, gone=gone)
+    assert blocked.blocked and "10 of 30" in blocked.blocked_reason
+    assert not blocked.of_kind(DELETE_IN_OUTLOOK) and len(blocked.withheld) == 10
+    confirmed = plan(Policies(mass_delete_confirmed=True), links, partners=alive, gone=gone)
+    assert not confirmed.blocked and len(confirmed.of_kind(DELETE_IN_OUTLOOK)) == 10
+    few = plan(
+        links=links,
+        partners=alive + [p for p, _, _ in pairs[:1]],
+        gone={i: "archived" for i in range(2, 11)},
+    )  # 9: under the minimum
+    assert not few.blocked and len(few.of_kind(DELETE_IN_OUTLOOK)) == 9
+
+
+def test_mass_delete_ratio():
+    pairs = [linked_pair(i, f"O{i}") for i in range(1, 201)]
+    links = [lk for _, _, lk in pairs]
+    gone = {i: "archived" for i in range(1, 16)}  # 15 of 200 = 7.5 %
+    alive = [p for p, _, _ in pairs[15:]]
+    assert not plan(links=links, partners=alive, gone=gone).blocked
+
+
+# --- crash recovery and refusals ----------------------------------------------------------
+
+
+def test_item_created_before_a_crash_is_relinked_not_duplicated():
+    part = partner(7, email="x@x.com")
+    first = plan(partners=[part])
+    (create,) = first.actions
+    assert create.kind == CREATE_IN_OUTLOOK
+    # Outlook created it, then the worker died before the link was committed.
+    created = {**create.payload, "id": "NEW", "changeKey": "ck1"}
+    rerun = plan(items=[created], partners=[part])
+    assert [(a.kind, a.outlook_id, a.reason) for a in rerun.actions] == [
+        (LINK, "NEW", "matched: created from Odoo contact 7")
+    ]
+    assert rerun.actions[0].snapshot is not None
+
+
+def test_recreated_item_is_relinked_after_a_crash():
+    part, _, link = linked_pair(1, "O1")
+    policies = Policies(outlook_deletion="recreate")
+    (recreate,) = plan(policies, [link], removed=["O1"], partners=[part]).actions
+    created = {**recreate.payload, "id": "O1b", "changeKey": "ck9"}
+    rerun = plan(policies, [link], items=[created], removed=["O1"], partners=[part])
+    assert [(a.kind, a.outlook_id) for a in rerun.actions] == [(LINK, "O1b")]
+
+
+def test_second_copy_of_a_linked_partner_is_skipped_with_a_reason():
+    part, _, link = linked_pair(1, "O1")
+    copy = {
+        "id": "O2",
+        "displayName": "P1",
+        "singleValueExtendedProperties": [
+            {
+                "id": "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name OdooPartnerRef",
+                "value": "db1:1",
+            }
+        ],
+    }
+    (skip,) = [
+        a for a in plan(links=[link], items=[copy], partners=[part]).actions if a.kind != UNCHANGED
+    ]
+    assert skip.kind == SKIP and skip.problems[0].code == P.DUPLICATE_ITEM
+
+
+@pytest.mark.parametrize(
+    ("values", "code"),
+    [
+        ({"email": "not-an-email"}, P.INVALID_EMAIL),
+        ({"name": "x" * 10_000}, P.NAME_TOO_LONG),
+        ({"name": "", "email": ""}, P.NO_NAME_NO_EMAIL),
+    ],
+)
+def test_invalid_partner_is_refused_with_reason(values, code):
+    (action,) = plan(partners=[partner(1, **values)]).actions
+    assert action.kind == INVALID and code in {pr.code for pr in action.problems}
+    assert action.payload is None and action.link_op is None and action.reason
+
+
+def test_invalid_outlook_items_are_refused_and_the_run_goes_on():
+    p = plan(
+        items=[
+            {"id": "O1", "displayName": "X", "emailAddresses": "x@x.com"},
+            "not an object",
+            {"id": "O3", "displayName": "Fine"},
+        ]
+    )
+    assert kinds(p) == [INVALID, INVALID, CREATE_IN_ODOO]
+
+
+def test_update_that_would_exceed_four_emails_is_refused():
+    part, item, link = linked_pair(1, "O1", email="a@x.com")
+    crowded = apply_patch(
+        item, {"changeKey": "ck2", "emailAddresses": [{"address": f"{i}@x.com"} for i in range(4)]}
+    )
+    edited = OdooPartner(1, {**part.values, "email": "new@x.com"})
+    p = plan(links=[link], items=[crowded], partners=[edited])
+    assert kinds(p) == [INVALID] and p.actions[0].problems[0].code == P.TOO_MANY_EMAILS
+
+
+def test_nameless_outlook_contact_is_named_after_its_email_on_both_sides():
+    item = {"id": "O1", "emailAddresses": [{"address": "a@x.com"}], "changeKey": "ck1"}
+    create, name = plan(items=[item]).actions
+    assert (create.kind, create.values["name"]) == (CREATE_IN_ODOO, "a@x.com")
+    assert (name.kind, name.if_match, name.payload["displayName"]) == (
+        UPDATE_OUTLOOK,
+        "ck1",
+        "a@x.com",
+    )
+
+
+def test_outlook_never_clears_a_partner_name():
+    part, item, link = linked_pair(1, "O1", email="a@x.com")
+    nameless = apply_patch(
+        item, {"displayName": "", "givenName": "", "surname": "", "changeKey": "c"}
+    )
+    (refill,) = plan(Policies(outlook_may_clear=True), [link], [nameless], partners=[part]).actions
+    assert refill.kind == UPDATE_OUTLOOK and refill.payload["displayName"] == "P1"
+
+
+def test_ambiguous_email_creates_with_a_warning():
+    p = plan(
+        items=[{"id": "O1", "displayName": "Ann", "emailAddresses": [{"address": "a@x.com"}]}],
+        partners=[partner(1, email="a@x.com"), partner(2, email="A@x.com")],
+    )
+    create = p.of_kind(CREATE_IN_ODOO)[0]
+    assert P.AMBIGUOUS_MATCH in {pr.code for pr in create.problems}
+    assert len(p.of_kind(CREATE_IN_OUTLOOK)) == 2
+
+
+def test_categories_flag():
+    part, item, link = linked_pair(1, "O1", category_names=["VIP"])
+    tagged = apply_patch(item, {"categories": ["VIP", "Lead"], "changeKey": "ck2"})
+    (update,) = plan(links=[link], items=[tagged], partners=[part]).actions
+    assert update.values == {"category_names": ["Lead", "VIP"]}
+    off = plan(Policies(sync_categories=False), [link], [tagged], partners=[part])
+    assert not any(a.values for a in off.actions)
+
+
+def test_plan_is_deterministic():
+    items = [
+        {"id": f"O{i}", "displayName": f"N{i}", "emailAddresses": [{"address": f"{i}@x.com"}]}
+        for i in range(10)
+    ]
+    partners = [partner(i, email=f"{i}@x.com") for i in range(5, 15)]
+    assert plan(items=items, partners=partners) == plan(items=items[::-1], partners=partners[::-1])
+
+
+def test_contact_module_is_exported():
+    assert Contact().fingerprint()
