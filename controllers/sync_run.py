@@ -5,6 +5,13 @@ from odoo import http
 from odoo.http import content_disposition, request
 
 DIRECTORY_COLUMNS = ("Email", "Name", "Type", "Action", "Status", "Result")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """Text a spreadsheet shows as text: names from the directory may start with '='."""
+    value = value or ""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 class MicrosoftContactsSyncRunController(http.Controller):
@@ -25,12 +32,12 @@ class MicrosoftContactsSyncRunController(http.Controller):
         for line in run.line_ids:
             writer.writerow(
                 (
-                    line.email or "",
-                    line.name or "",
+                    _cell(line.email),
+                    _cell(line.name),
                     selection["record_type"][line.record_type],
                     selection["action"][line.action],
                     selection["status"][line.status],
-                    line.reason or "",
+                    _cell(line.reason),
                 )
             )
         filename = f"{run.display_name or 'import'}.csv".replace("/", "-")

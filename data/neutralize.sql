@@ -5,3 +5,7 @@ UPDATE microsoft_contacts_account
        state = 'not_connected';
 DELETE FROM ir_config_parameter
  WHERE key IN ('microsoft_contacts_client_secret');
+UPDATE microsoft_contacts_directory
+   SET client_secret = NULL,
+       delta_link = NULL,
+       active = FALSE;

@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 
 from ..graph import GraphClient, GraphError, SyncStateLostError, pacer_for
@@ -21,6 +21,14 @@ from ..sync.directory import (
 from .microsoft_contacts_account import _http_session
 
 _logger = logging.getLogger(__name__)
+
+# Changing these changes who or what is read: the delta link no longer fits.
+RESET_DELTA_FIELDS = frozenset(
+    {"tenant_id", "scope", "use_main_app", "client_id", "include_guests", "include_disabled"}
+)
+# Archiving more than this share (and at least MASS_ARCHIVE_MINIMUM) waits for a person.
+MASS_ARCHIVE_SHARE = 0.10
+MASS_ARCHIVE_MINIMUM = 10
 
 
 class MicrosoftContactsDirectory(models.Model):
@@ -133,9 +141,25 @@ class MicrosoftContactsDirectory(models.Model):
         return directories
 
     def write(self, vals):
-        if {"tenant_id", "scope", "use_main_app", "client_id"} & set(vals):
+        if RESET_DELTA_FIELDS & set(vals):
             vals = {**vals, "delta_link": False}  # another population: read it all again
-        return super().write(vals)
+        result = super().write(vals)
+        if "sync_hour" in vals:
+            now = fields.Datetime.now()
+            for directory in self:
+                directory.next_sync_at = directory._next_daily_run(now)
+        return result
+
+    def _reset_delta(self):
+        """Called when what is read changes (mapping, groups): the next import reads all."""
+        self.sudo().write({"delta_link": False})
+
+    @api.constrains("sync_hour")
+    def _check_sync_hour(self):
+        if any(not 0 <= directory.sync_hour < 24 for directory in self):
+            raise ValidationError(
+                self.env._("The daily import time must be between 00:00 and 23:59.")
+            )
 
     # -- Microsoft access -----------------------------------------------------------------
 
@@ -192,12 +216,15 @@ class MicrosoftContactsDirectory(models.Model):
         )
 
     def action_sync_now(self):
-        runs = self.env["microsoft.contacts.sync.run"]
-        for directory in self:
-            runs |= directory._run_import()
-        if len(runs) == 1:
-            return runs._get_form_action()
-        return True
+        """Queue the import for the background worker: a large tenant outlasts a request."""
+        self.write({"next_sync_at": fields.Datetime.now()})
+        self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
+        return self._notify(
+            "info",
+            self.env._(
+                "The import has started in the background; its result appears in the import " "log."
+            ),
+        )
 
     def action_download_last_report(self):
         self.ensure_one()
@@ -239,7 +266,8 @@ class MicrosoftContactsDirectory(models.Model):
     def _next_daily_run(self, after):
         """The next `sync_hour` o'clock in the company's timezone, as naive UTC."""
         self.ensure_one()
-        tz = pytz.timezone(self.company_id.partner_id.tz or self.env.user.tz or "UTC")
+        # The company's timezone, not the user who happens to run it (the cron runs as root).
+        tz = pytz.timezone(self.company_id.partner_id.tz or "UTC")
         local = pytz.utc.localize(after).astimezone(tz)
         hours, minutes = divmod(round(self.sync_hour * 60), 60)
         at = time(hour=min(hours, 23), minute=minutes)
@@ -273,6 +301,15 @@ class MicrosoftContactsDirectory(models.Model):
             run.write(
                 {"state": "failed", "message": str(error), "finished_at": fields.Datetime.now()}
             )
+        except Exception as error:
+            _logger.exception("Entra ID import %s failed unexpectedly", self.id)
+            run.write(
+                {
+                    "state": "failed",
+                    "message": self.env._("Unexpected error: %s", error),
+                    "finished_at": fields.Datetime.now(),
+                }
+            )
         return run
 
     def _import(self, run):
@@ -283,9 +320,12 @@ class MicrosoftContactsDirectory(models.Model):
         if not mapping:
             raise UserError(self.env._("The directory has no attribute mapping."))
         targets = {line.field: self._target_field_by_name(line.field) for line in mapping}
+        if self.scope == "groups" and not self.group_ids:
+            raise UserError(self.env._("Choose at least one group, or import all users."))
         reader = DirectoryReader(self._get_graph_client(), selected_attributes(mapping))
         changes = None
-        if self.delta_link:
+        # Users delta does not report group membership: with groups, every run reads all.
+        if self.delta_link and self.scope == "all":
             try:
                 changes = reader.changed_users(self.delta_link)
             except SyncStateLostError:
@@ -299,6 +339,8 @@ class MicrosoftContactsDirectory(models.Model):
         )
         wanted, gone = [], dict(changes.removed)
         for user in changes.users:
+            if not isinstance(user.get("id"), str):
+                continue  # not a user Graph could name: nothing to match or log
             reason = self._exclusion_reason(user, members)
             if reason:
                 gone[user["id"]] = reason
@@ -355,16 +397,20 @@ class MicrosoftContactsDirectory(models.Model):
                 [("microsoft_entra_user_id", "in", [c.user_id for c in converted])]
             )
         }
+        # By email only partners no other Entra user holds: two tenants or two users never
+        # fight over one contact.
         emails = {email_normalize(c.email) for c in converted if c.email} - {False}
         by_email = {}
         for partner in Partner.search(
-            [("email_normalized", "in", list(emails))], order="active desc, id"
+            [("email_normalized", "in", list(emails)), ("microsoft_entra_user_id", "=", False)],
+            order="active desc, id",
         ):
             by_email.setdefault(partner.email_normalized, partner)
         tag = self.env.ref("microsoft_contacts.res_partner_category_entra")
-        to_create, create_lines = [], []
+        to_create, create_lines, claimed = [], [], {}
         for user in converted:
-            partner = by_user.get(user.user_id) or by_email.get(email_normalize(user.email or ""))
+            normalized = email_normalize(user.email or "") or None
+            partner = by_user.get(user.user_id) or by_email.get(normalized)
             line = {
                 "external_id": user.user_id,
                 "email": user.email,
@@ -372,16 +418,17 @@ class MicrosoftContactsDirectory(models.Model):
                 "record_type": "existing" if partner else "new",
                 "partner_id": partner.id if partner else False,
             }
+            owner = claimed.get(partner.id if partner else normalized)
+            if owner and owner != user.user_id:
+                user.problems.append(
+                    f"another Entra ID user ({owner}) has the same email in this import"
+                )
+            elif partner or normalized:
+                claimed[partner.id if partner else normalized] = user.user_id
             if not user.ok:
                 counts["failed"] += 1
-                lines.append(
-                    {
-                        **line,
-                        "action": "refused",
-                        "status": "failed",
-                        "reason": "; ".join(user.problems),
-                    }
-                )
+                reason = "; ".join(user.problems)
+                lines.append({**line, "action": "refused", "status": "failed", "reason": reason})
                 continue
             if not partner:
                 to_create.append(
@@ -401,15 +448,24 @@ class MicrosoftContactsDirectory(models.Model):
                 values["microsoft_entra_directory_id"] = self.id
             if tag not in partner.category_id:
                 values["category_id"] = [(4, tag.id)]
-            if not partner.active and partner.microsoft_entra_directory_id == self:
-                values["active"] = True  # archived by this import, back in scope
-            if values:
-                partner.write(values)
-                counts["updated"] += 1
-                lines.append({**line, "action": "updated", "reason": ", ".join(sorted(values))})
-            else:
+            if not partner.active and partner.microsoft_entra_archived:
+                # Archived by an import, back in scope; an archive by a person stays.
+                values.update(active=True, microsoft_entra_archived=False)
+            if not values:
                 counts["unchanged"] += 1
                 lines.append({**line, "action": "unchanged"})
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    partner.write(values)
+            except Exception as error:
+                counts["failed"] += 1
+                lines.append(
+                    {**line, "action": "refused", "status": "failed", "reason": str(error)[:500]}
+                )
+                continue
+            counts["updated"] += 1
+            lines.append({**line, "action": "updated", "reason": ", ".join(sorted(values))})
         self._create_partners(to_create, create_lines, counts, lines)
 
     def _update_values(self, partner, new_values, mapping, targets):
@@ -467,12 +523,32 @@ class MicrosoftContactsDirectory(models.Model):
             )
         )
         archive = self.removed_policy == "archive"
-        to_archive = partners.filtered("active") if archive else partners.browse()
-        to_archive.action_archive()
+        held_back = ""
+        to_archive = partners.browse()
+        if archive:
+            # An employee's own partner stays: Odoo refuses to archive a user's partner.
+            to_archive = partners.filtered(lambda p: p.active and not p.user_ids)
+            linked = len(self._linked_partners())
+            if len(to_archive) >= MASS_ARCHIVE_MINIMUM and (
+                len(to_archive) > MASS_ARCHIVE_SHARE * linked
+            ):
+                held_back = self.env._(
+                    "held back: this import would archive %(count)s of %(total)s contacts; "
+                    "check Entra ID, then archive them from this log",
+                    count=len(to_archive),
+                    total=linked,
+                )
+                to_archive = partners.browse()
+            to_archive.write({"active": False, "microsoft_entra_archived": True})
         counts["archived"] += len(to_archive)
         for partner in partners:
-            if archive and partner not in to_archive:
+            if archive and not partner.active and partner not in to_archive:
                 continue  # archived already: nothing happened this time
+            reason = gone[partner.microsoft_entra_user_id]
+            if archive and partner not in to_archive:
+                reason = f"{reason}; " + (
+                    held_back or self.env._("kept: it is the contact of an Odoo user")
+                )
             lines.append(
                 {
                     "external_id": partner.microsoft_entra_user_id,
@@ -480,8 +556,8 @@ class MicrosoftContactsDirectory(models.Model):
                     "name": partner.name,
                     "partner_id": partner.id,
                     "record_type": "existing",
-                    "action": "archived" if archive else "kept",
-                    "reason": gone[partner.microsoft_entra_user_id],
+                    "action": "archived" if partner in to_archive else "kept",
+                    "reason": reason,
                 }
             )
 

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class MicrosoftContactsDirectoryGroup(models.Model):
@@ -21,3 +21,19 @@ class MicrosoftContactsDirectoryGroup(models.Model):
             "This group is already listed for this directory.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        records.directory_id._reset_delta()
+        return records
+
+    def write(self, vals):
+        self.directory_id._reset_delta()
+        result = super().write(vals)
+        self.directory_id._reset_delta()
+        return result
+
+    def unlink(self):
+        self.directory_id._reset_delta()
+        return super().unlink()

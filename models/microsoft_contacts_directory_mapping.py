@@ -40,6 +40,22 @@ class MicrosoftContactsDirectoryMapping(models.Model):
         ),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        records.directory_id._reset_delta()
+        return records
+
+    def write(self, vals):
+        self.directory_id._reset_delta()
+        result = super().write(vals)
+        self.directory_id._reset_delta()
+        return result
+
+    def unlink(self):
+        self.directory_id._reset_delta()
+        return super().unlink()
+
     @api.constrains("field_id")
     def _check_field_id(self):
         Directory = self.env["microsoft.contacts.directory"]

@@ -15,3 +15,10 @@ class ResPartner(models.Model):
         readonly=True,
         ondelete="set null",
     )
+    microsoft_entra_archived = fields.Boolean(
+        "Archived by the Entra ID Import",
+        copy=False,
+        readonly=True,
+        help="Set when the directory import archived this contact; only such contacts come "
+        "back when their user is enabled again.",
+    )

@@ -1,6 +1,7 @@
 import csv
 import io
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from .common import GraphSimulatorAdmin, point_at_simulator
@@ -213,3 +214,86 @@ class TestDirectoryImport(HttpCase):
         self.assertGreater(directory.next_sync_at, directory.run_ids.started_at)
         self.env["microsoft.contacts.directory"]._cron_import_directories()
         self.assertEqual(len(directory.run_ids), 1)  # not due again before tomorrow
+
+    def test_mass_archive_waits_for_a_person(self):
+        extra = self.simulator.add_users(
+            {"upn": f"temp{n}@contoso.test", "display_name": f"Temp {n}"} for n in range(10)
+        )
+        directory = self._directory(removed_policy="archive")
+        directory._run_import()
+        for user in [*extra, self.adele]:
+            self.simulator.delete_user(user["id"])
+        run = directory._run_import()
+        self.assertEqual(run.count_archived, 0)
+        held = run.line_ids.filtered(lambda line: "held back" in (line.reason or ""))
+        self.assertEqual(len(held), 11)
+        self.assertTrue(all(held.partner_id.mapped("active")))
+
+    def test_partner_of_an_odoo_user_and_a_manual_archive_are_respected(self):
+        employee = self.env["res.users"].create(
+            {"name": "Adele (user)", "login": "adele.user", "email": "adele@contoso.test"}
+        )
+        directory = self._directory(removed_policy="archive")
+        directory._run_import()
+        self.assertEqual(self._partner(self.adele), employee.partner_id)
+        alex = self._partner(self.alex)
+        alex.action_archive()  # a person's decision
+        self.simulator.update_user(self.adele["id"], accountEnabled=False)
+        self.simulator.update_user(self.alex["id"], jobTitle="Marketing Director")
+        run = directory._run_import()
+        self.assertTrue(employee.partner_id.active)
+        kept = run.line_ids.filtered(lambda line: line.partner_id == employee.partner_id)
+        self.assertEqual(kept.action, "kept")
+        self.assertIn("Odoo user", kept.reason)
+        self.assertFalse(alex.active)  # not archived by the import: not brought back
+        self.assertEqual(alex.function, "Marketing Director")
+
+    def test_two_users_with_one_email_never_share_a_contact(self):
+        twin = self.simulator.add_user(
+            "adele.twin@contoso.test", display_name="Adele Twin", mail="adele@contoso.test"
+        )
+        run = self._directory()._run_import()
+        twins = run.line_ids.filtered(
+            lambda line: line.external_id in (twin["id"], self.adele["id"])
+        )
+        self.assertEqual(sorted(twins.mapped("status")), ["failed", "success"])
+        self.assertIn("same email", twins.filtered(lambda line: line.status == "failed").reason)
+        self.assertEqual(
+            self.env["res.partner"].search_count([("email", "=", "adele@contoso.test")]), 1
+        )
+
+    def test_groups_scope_needs_a_group(self):
+        run = self._directory(scope="groups")._run_import()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("Choose at least one group", run.message)
+
+    def test_a_mapping_change_reads_everything_again(self):
+        directory = self._directory()
+        first = directory._run_import()
+        self.assertTrue(first.full_sync)
+        self.assertFalse(directory._run_import().full_sync)
+        directory.mapping_ids = [
+            (
+                0,
+                0,
+                {
+                    "attribute": "department",
+                    "field_id": self.env["ir.model.fields"]._get("res.partner", "ref").id,
+                },
+            )
+        ]
+        self.assertTrue(directory._run_import().full_sync)
+
+    def test_sync_now_queues_the_import(self):
+        directory = self._directory()
+        directory.next_sync_at = "2999-01-01 00:00:00"
+        result = directory.action_sync_now()
+        self.assertEqual(result["params"]["type"], "info")
+        self.assertLessEqual(directory.next_sync_at, fields.Datetime.now())
+        self.assertFalse(directory.run_ids)
+
+    def test_csv_cells_never_start_a_formula(self):
+        self.simulator.add_user("formula@contoso.test", display_name="=HYPERLINK(1)")
+        rows = self._csv(self._directory()._run_import())
+        names = [row["Name"] for row in rows]
+        self.assertIn("'=HYPERLINK(1)", names)

@@ -89,12 +89,23 @@ class TestSettings(TransactionCase):
         account = self.env["microsoft.contacts.account"].create(
             {"user_id": self.env.user.id, "token_cache": "{}", "state": "connected"}
         )
+        directory = self.env["microsoft.contacts.directory"].create(
+            {
+                "name": "Staging check",
+                "tenant_id": "contoso.test",
+                "use_main_app": False,
+                "client_id": "x",
+                "client_secret": "directory-secret",
+            }
+        )
         self._settings().execute()
         for query in get_neutralization_queries(["microsoft_contacts"]):
             self.env.cr.execute(query)
         self.env.invalidate_all()
         self.assertFalse(account.token_cache)
         self.assertEqual(account.state, "not_connected")
+        self.assertFalse(directory.client_secret)
+        self.assertFalse(directory.active)
         self.assertFalse(
             self.env["ir.config_parameter"].sudo().get_param("microsoft_contacts_client_secret")
         )
