@@ -193,6 +193,8 @@ class MicrosoftContactsAccount(models.Model):
         rotated cache, instead of both refreshing from the same stale copy.
         """
         self.ensure_one()
+        # A cache rotated earlier in this transaction may still sit in the ORM cache.
+        self.sudo().flush_recordset(["token_cache", "home_account_id"])
         self.env.cr.execute(
             SQL(
                 "SELECT token_cache, home_account_id FROM %s WHERE id = %s FOR NO KEY UPDATE",

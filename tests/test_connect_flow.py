@@ -154,6 +154,17 @@ class TestConnectFlow(HttpCase):
         self.assertEqual(account.state, "connected")
         self.assertFalse(account.activity_ids)
 
+    def test_a_refreshed_cache_is_used_by_the_next_call(self):
+        self.url_open(self._start("alice"), allow_redirects=False)
+        account = self._account(self.alice)
+        first = account._get_access_token(force_refresh=True)
+        rotated = account.token_cache
+        # The rotated cache was written through the ORM, not flushed yet: the next call must
+        # see it (a stale read would refresh again with the previous refresh token).
+        second = account._get_access_token()
+        self.assertEqual(second, first)
+        self.assertEqual(account.token_cache, rotated)
+
     def test_disconnect_removes_the_tokens(self):
         self.url_open(self._start("alice"), allow_redirects=False)
         account = self._account(self.alice)
