@@ -64,6 +64,64 @@ class MicrosoftContactsAccount(models.Model):
     token_cache = fields.Text(groups="base.group_system", copy=False, prefetch=False)
     home_account_id = fields.Char(groups="base.group_system", copy=False, prefetch=False)
 
+    # -- sync settings (defaults match sync.planner.Policies, except tags: off) ----------
+    sync_direction = fields.Selection(
+        [
+            ("two_way", "Both ways"),
+            ("odoo_to_outlook", "Odoo to Outlook only"),
+            ("outlook_to_odoo", "Outlook to Odoo only"),
+        ],
+        "Direction",
+        default="two_way",
+        required=True,
+    )
+    conflict_policy = fields.Selection(
+        [("odoo", "Odoo wins"), ("outlook", "Outlook wins"), ("newest", "Newest change wins")],
+        "On Conflict",
+        default="odoo",
+        required=True,
+    )
+    outlook_deletion = fields.Selection(
+        [
+            ("unlink", "Stop syncing the contact"),
+            ("archive", "Archive the Odoo contact"),
+            ("recreate", "Create it again in Outlook"),
+        ],
+        "Deleted in Outlook",
+        default="unlink",
+        required=True,
+    )
+    odoo_deletion = fields.Selection(
+        [("delete_in_outlook", "Delete it in Outlook"), ("keep", "Keep the Outlook copy")],
+        "Archived or Deleted in Odoo",
+        default="delete_in_outlook",
+        required=True,
+    )
+    outlook_may_clear = fields.Boolean(
+        "Outlook May Clear Values",
+        help="When off, a value emptied in Outlook is refilled from Odoo.",
+    )
+    mass_delete_percent = fields.Integer(
+        "Mass Deletion Guard (%)",
+        default=10,
+        help="A run that would delete, archive or unlink more than this share of the synced "
+        "contacts (and at least the minimum) waits for a confirmation.",
+    )
+    mass_delete_minimum = fields.Integer("Mass Deletion Guard (minimum)", default=10)
+    sync_scope = fields.Selection(
+        [("reachable", "People with an email or a phone"), ("all", "All people")],
+        "Contacts to Sync",
+        default="reachable",
+        required=True,
+    )
+    include_companies = fields.Boolean("Include Companies")
+    sync_categories = fields.Boolean("Sync Tags as Categories")
+    folder_name = fields.Char("Outlook Folder", default="Odoo Contacts", required=True)
+    folder_id = fields.Char(groups="base.group_system", copy=False)
+    delta_link = fields.Char(groups="base.group_system", copy=False)
+    last_sync_at = fields.Datetime("Last Sync", readonly=True, copy=False)
+    link_ids = fields.One2many("microsoft.contacts.link", "account_id", "Synced Contacts")
+
     _sql_constraints = [
         ("user_unique", "UNIQUE(user_id)", "Each user has a single Outlook contacts account."),
     ]

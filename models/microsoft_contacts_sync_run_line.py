@@ -27,6 +27,10 @@ class MicrosoftContactsSyncRunLine(models.Model):
             ("archived", "Archived"),
             ("kept", "Kept"),
             ("refused", "Refused"),
+            ("deleted", "Deleted"),
+            ("linked", "Linked"),
+            ("unlinked", "Unlinked"),
+            ("conflict", "Conflict"),
         ],
         required=True,
     )

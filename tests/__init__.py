@@ -5,3 +5,4 @@ from . import test_connect_flow
 from . import test_directory_import
 from . import test_install
 from . import test_settings
+from . import test_outlook_sync

@@ -109,3 +109,63 @@ class GraphSimulatorAdmin:
             )
         location = response.headers["Location"]
         return location, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def sign_in_account(account, simulator, redirect_uri, login_hint=None):
+    """Connect `account` through a real MSAL sign-in against the simulator (no browser).
+
+    The app must be registered with `redirect_uri`; the simulator consents on its own
+    (consent_mode "auto"), as the connect flow's browser would.
+    """
+    identity = account._get_identity()
+    flow = identity.start_sign_in(redirect_uri, "test-state", login_hint=login_hint)
+    response = requests.get(flow["auth_uri"], allow_redirects=False, timeout=TIMEOUT)
+    if response.status_code not in (302, 303):
+        raise AssertionError(f"authorize answered {response.status_code}: {response.text[:300]}")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+    account._save_sign_in(identity.finish_sign_in(flow, query))
+    return account
+
+
+class OutlookMailbox:
+    """The simulator's view of one user's mailbox, for assertions and edits."""
+
+    def __init__(self, simulator, user_id):
+        self.simulator = simulator
+        self.user_id = user_id
+
+    def folders(self):
+        return self.simulator._call("GET", f"users/{self.user_id}/folders")
+
+    def folder(self, name):
+        return next((f for f in self.folders() if f["displayName"] == name), None)
+
+    def contacts(self, folder_id=None):
+        suffix = f"?folder_id={folder_id}" if folder_id else ""
+        return self.simulator._call("GET", f"users/{self.user_id}/contacts{suffix}")
+
+    def seed(self, contacts, folder_id=None):
+        return self.simulator._call(
+            "POST",
+            f"users/{self.user_id}/contacts",
+            json={"contacts": list(contacts), "folder_id": folder_id},
+        )
+
+    def edit(self, contact_id, **values):
+        return self.simulator._call("PATCH", f"users/{self.user_id}/contacts/{contact_id}", values)
+
+    def delete(self, contact_id):
+        return self.simulator._call("DELETE", f"users/{self.user_id}/contacts/{contact_id}")
+
+    def create_folder(self, name):
+        return self.simulator._call(
+            "POST", f"users/{self.user_id}/folders", json={"display_name": name}
+        )
+
+    def delete_folder(self, folder_id):
+        return self.simulator._call("DELETE", f"users/{self.user_id}/folders/{folder_id}")
+
+    def reset_sync_state(self, folder_id):
+        return self.simulator._call(
+            "POST", f"users/{self.user_id}/folders/{folder_id}/reset_sync_state"
+        )

@@ -1,0 +1,826 @@
+"""One Outlook sync run for one account: the ORM adapter around sync.plan_sync.
+
+The order follows sync/README.md: lookups, links, Outlook delta (+ our extended property for
+unlinked items), the Odoo side, the plan, the guard, then the plan applied group by group
+(Outlook writes through $batch first, Odoo writes in bulk), links upserted, and the delta link
+stored only when every change of the round was applied.
+"""
+
+import json
+import logging
+from collections import deque
+from datetime import timedelta
+from urllib.parse import quote, urlencode
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..graph import (
+    AuthExpiredError,
+    BatchRequest,
+    GraphError,
+    NotFoundError,
+    SyncStateLostError,
+)
+from ..sync import planner as sp
+from ..sync.contact import Snapshot
+from ..sync.mapping import PARTNER_REF_PROPERTY_ID
+from ..sync.normalize import CountryResolver
+
+_logger = logging.getLogger(__name__)
+
+EXPAND_PARTNER_REF = f"singleValueExtendedProperties($filter=id eq '{PARTNER_REF_PROPERTY_ID}')"
+# The cron syncs an account again once this long has passed since its last attempt.
+SYNC_INTERVAL = timedelta(minutes=20)
+
+PARTNER_FIELDS = [
+    "name",
+    "title",
+    "function",
+    "company_name",
+    "parent_id",
+    "email",
+    "phone",
+    "mobile",
+    "street",
+    "street2",
+    "city",
+    "state_id",
+    "country_id",
+    "zip",
+    "website",
+    "comment",
+    "category_id",
+    "write_date",
+]
+PLAIN_VALUES = (
+    "name",
+    "function",
+    "email",
+    "phone",
+    "mobile",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "website",
+)
+OUTLOOK_KINDS = frozenset(
+    {sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK, sp.UPDATE_OUTLOOK, sp.DELETE_IN_OUTLOOK}
+)
+# kind -> (line action, line direction, record type)
+LINE_OF_KIND = {
+    sp.CREATE_IN_OUTLOOK: ("created", "to_outlook", "new"),
+    sp.RECREATE_IN_OUTLOOK: ("created", "to_outlook", "new"),
+    sp.UPDATE_OUTLOOK: ("updated", "to_outlook", "existing"),
+    sp.DELETE_IN_OUTLOOK: ("deleted", "to_outlook", "existing"),
+    sp.CREATE_IN_ODOO: ("created", "to_odoo", "new"),
+    sp.UPDATE_ODOO: ("updated", "to_odoo", "existing"),
+    sp.ARCHIVE_PARTNER: ("archived", "to_odoo", "existing"),
+    sp.LINK: ("linked", "to_odoo", "existing"),
+    sp.UNLINK: ("unlinked", "to_odoo", "existing"),
+    sp.CONFLICT: ("conflict", "to_odoo", "existing"),
+    sp.INVALID: ("refused", "to_odoo", "existing"),
+    sp.SKIP: ("kept", "to_odoo", "existing"),
+    sp.UNCHANGED: ("unchanged", "to_odoo", "existing"),
+}
+COUNT_OF_ACTION = {
+    "created": "new",
+    "updated": "updated",
+    "archived": "archived",
+    "deleted": "archived",
+    "unchanged": "unchanged",
+}
+
+
+class FolderGoneError(Exception):
+    """The folder synced before vanished in Outlook: nothing may be read as deleted."""
+
+
+class MicrosoftContactsAccountSync(models.Model):
+    _inherit = "microsoft.contacts.account"
+
+    # -- entry points ---------------------------------------------------------------------
+
+    @api.model
+    def _cron_sync_accounts(self):
+        """One due, connected account per call; the cron calls again while some remain."""
+        due = self.sudo().search(
+            [
+                ("state", "=", "connected"),
+                "|",
+                ("last_sync_at", "=", False),
+                ("last_sync_at", "<=", fields.Datetime.now() - SYNC_INTERVAL),
+            ],
+            order="last_sync_at asc nulls first, id",
+        )
+        done = 0
+        for index, account in enumerate(due):
+            try:
+                with self.env.cr.savepoint():
+                    run = account._sync_outlook()
+            except Exception:
+                # _sync_outlook logs its own failures on the run; this is a last resort so
+                # that one account never stops the others.
+                _logger.exception("Outlook sync of account %s failed", account.id)
+                account.last_sync_at = fields.Datetime.now()
+                run = True
+            if run is None:
+                continue  # another worker holds this account: try the next one
+            done = 1
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - index - 1)
+            return
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+
+    def action_reset_outlook_sync(self):
+        """Forget the folder, the delta position and the links: the next run matches again."""
+        self._check_can_manage()
+        for account in self.sudo():
+            account.link_ids.unlink()
+            account.write({"folder_id": False, "delta_link": False})
+        return True
+
+    def _sync_outlook(self, trigger_user=None, confirm_deletions=False):
+        """Run one sync; returns the run, or None when another worker holds the account."""
+        self.ensure_one()
+        account = self.sudo()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
+                SQL.identifier(self._table),
+                self.id,
+            )
+        )
+        if not self.env.cr.fetchone():
+            _logger.info("Outlook account %s is being synced by another worker", self.id)
+            return None
+        run = (
+            self.env["microsoft.contacts.sync.run"]
+            .sudo()
+            .create(
+                {
+                    "source": "outlook",
+                    "account_id": self.id,
+                    "user_id": trigger_user.id if trigger_user else False,
+                }
+            )
+        )
+        account.last_sync_at = fields.Datetime.now()
+        try:
+            # Outside the savepoint: a refreshed token cache must survive a failed run.
+            account._get_access_token()
+        except AuthExpiredError as error:
+            account._mark_needs_reconnect(str(error))
+            return account._fail_run(run, str(error))
+        except (GraphError, UserError) as error:
+            return account._fail_run(run, str(error))
+        try:
+            with self.env.cr.savepoint():
+                _OutlookRun(account, run, confirm_deletions).execute()
+        except AuthExpiredError as error:
+            account._mark_needs_reconnect(str(error))
+            account._fail_run(run, str(error))
+        except FolderGoneError:
+            account._fail_run(
+                run,
+                self.env._(
+                    "The folder %s was deleted in Outlook. Nothing was changed; reset the "
+                    "Outlook sync of this account to sync again.",
+                    account.folder_name,
+                ),
+            )
+        except (GraphError, UserError) as error:
+            _logger.info("Outlook sync of account %s failed: %s", self.id, error)
+            account._fail_run(run, str(error))
+        except Exception as error:
+            _logger.exception("Outlook sync of account %s failed unexpectedly", self.id)
+            account._fail_run(run, self.env._("Unexpected error: %s", error))
+        if trigger_user:
+            account._toast_run(trigger_user, run)
+        return run
+
+    def _fail_run(self, run, message):
+        run.write({"state": "failed", "message": message, "finished_at": fields.Datetime.now()})
+        self.last_error = message
+        return run
+
+    def _toast_run(self, user, run):
+        failed = run.state == "failed"
+        user.partner_id._bus_send(
+            "simple_notification",
+            {
+                "type": "danger" if failed else "success",
+                "title": self.env._("Outlook contacts"),
+                "message": run.message
+                or self.env._(
+                    "%(new)s new, %(updated)s updated, %(failed)s failed.",
+                    new=run.count_new,
+                    updated=run.count_updated,
+                    failed=run.count_failed,
+                ),
+            },
+        )
+
+    # -- inputs of the planner -------------------------------------------------------------
+
+    def _sync_policies(self, confirm_deletions=False):
+        return sp.Policies(
+            direction=self.sync_direction,
+            conflict=self.conflict_policy,
+            outlook_deletion=self.outlook_deletion,
+            odoo_deletion=self.odoo_deletion,
+            outlook_may_clear=self.outlook_may_clear,
+            sync_categories=self.sync_categories,
+            mass_delete_ratio=max(self.mass_delete_percent, 0) / 100.0,
+            mass_delete_minimum=max(self.mass_delete_minimum, 0),
+            mass_delete_confirmed=confirm_deletions,
+        )
+
+    def _partner_scope_domain(self):
+        domain = []
+        if not self.include_companies:
+            domain.append(("is_company", "=", False))
+        if self.sync_scope == "reachable":
+            domain += ["|", "|", ("email", "!=", False), ("phone", "!=", False)]
+            domain.append(("mobile", "!=", False))
+        return domain
+
+
+class _OutlookRun:
+    """The state of one run: kept out of the model so that helpers share it plainly."""
+
+    def __init__(self, account, run, confirm_deletions):
+        self.account = account
+        self.env = account.env
+        self.run = run
+        self.policies = account._sync_policies(confirm_deletions)
+        self.lines = []
+        self.counts = dict.fromkeys(("new", "updated", "unchanged", "archived", "failed"), 0)
+        self.incomplete = False  # something of the round was not applied: keep the delta link
+        self.Link = self.env["microsoft.contacts.link"].sudo()
+        self.Partner = self.env["res.partner"].sudo()
+        self.by_partner = {}
+        self.by_outlook = {}
+        self.partner_labels = {}  # partner id -> (name, email)
+        self.item_labels = {}  # outlook id -> (name, email)
+        self.existing_partners = set()
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def execute(self):
+        account = self.account
+        self.client = account._get_graph_client()
+        resolver, self.default_region = self._lookups()
+        folder_id = self._ensure_folder()
+        links = self._links()
+        changes, delta_link, full = self._read_outlook(folder_id)
+        odoo_side = self._odoo_side()
+        plan = sp.plan_sync(
+            self.policies,
+            links,
+            changes,
+            odoo_side,
+            database_uuid=self.env["ir.config_parameter"].sudo().get_param("database.uuid"),
+            countries=resolver,
+            default_region=self.default_region,
+        )
+        message = ""
+        if plan.blocked:
+            # Nothing is applied and the delta link stays: the same changes come back.
+            message = plan.blocked_reason
+            self.incomplete = True
+        else:
+            self._apply(plan, folder_id)
+        if not self.incomplete:
+            account.delta_link = delta_link
+        for line in self.lines:
+            line["run_id"] = self.run.id
+        self.env["microsoft.contacts.sync.run.line"].sudo().create(self.lines)
+        if not message and self.incomplete:
+            message = self.env._(
+                "Some changes could not be applied; they are tried again on the next sync."
+            )
+        self.run.write(
+            {
+                "state": "done",
+                "full_sync": full,
+                "message": message or False,
+                "finished_at": fields.Datetime.now(),
+                **{f"count_{key}": value for key, value in self.counts.items()},
+            }
+        )
+        account.last_error = message if plan.blocked else False
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _lookups(self):
+        countries = self.env["res.country"].sudo().search_read([], ["code", "name"])
+        self.country_by_code = {c["code"].upper(): c["id"] for c in countries if c["code"]}
+        self.country_code_by_id = {c["id"]: c["code"].upper() for c in countries if c["code"]}
+        aliases = {}
+        lang = self.account.user_id.lang
+        if lang:
+            for country in (
+                self.env["res.country"]
+                .sudo()
+                .with_context(lang=lang)
+                .search_read([], ["code", "name"])
+            ):
+                if country["code"]:
+                    aliases[country["name"]] = country["code"]
+        states = {}
+        self.state_by_id = {}
+        self.states_by_country = {}
+        for state in (
+            self.env["res.country.state"].sudo().search_read([], ["code", "name", "country_id"])
+        ):
+            code = self.country_code_by_id.get(state["country_id"][0])
+            if not code:
+                continue
+            states.setdefault(code, {})[state["code"]] = state["name"]
+            self.state_by_id[state["id"]] = (state["code"], state["name"])
+            self.states_by_country.setdefault(code, []).append(state)
+        resolver = CountryResolver(
+            {c["code"]: c["name"] for c in countries if c["code"]}, states, aliases
+        )
+        region = self.account.user_id.company_id.country_id.code
+        return resolver, region.upper() if region else None
+
+    # -- folder ------------------------------------------------------------------------------
+
+    def _ensure_folder(self):
+        account, client = self.account, self.client
+        if account.folder_id:
+            try:
+                client.get(f"/me/contactFolders/{quote(account.folder_id, safe='')}")
+                return account.folder_id
+            except NotFoundError:
+                if account.delta_link or account.link_ids.filtered(lambda lk: not lk.detached):
+                    raise FolderGoneError() from None
+        wanted = (account.folder_name or "Odoo Contacts").strip()
+        folder = next(
+            (
+                f
+                for f in client.iter_pages("/me/contactFolders")
+                if isinstance(f, dict) and (f.get("displayName") or "").lower() == wanted.lower()
+            ),
+            None,
+        )
+        if folder is None:
+            folder = client.post("/me/contactFolders", json={"displayName": wanted})
+        account.write({"folder_id": folder["id"], "delta_link": False})
+        return folder["id"]
+
+    # -- links -------------------------------------------------------------------------------
+
+    def _links(self):
+        rows = self.Link.search([("account_id", "=", self.account.id)])
+        links = []
+        for row in rows:
+            pid = row.partner_ref or row.partner_id.id
+            self.by_partner[pid] = row
+            self.by_outlook[row.outlook_id] = row
+            try:
+                snapshot = Snapshot.from_json(json.loads(row.snapshot)) if row.snapshot else None
+            except ValueError:
+                snapshot = None
+            links.append(
+                sp.Link(row.outlook_id, pid, snapshot, row.change_key or None, row.detached)
+            )
+        return links
+
+    # -- Outlook -----------------------------------------------------------------------------
+
+    def _read_outlook(self, folder_id):
+        start = f"/me/contactFolders/{quote(folder_id, safe='')}/contacts/delta"
+        full = not self.account.delta_link
+        try:
+            result = self.client.delta(self.account.delta_link or start)
+        except SyncStateLostError:
+            _logger.info("Outlook account %s: delta state lost, reading all", self.account.id)
+            full = True
+            result = self.client.delta(start)
+        items = {item["id"]: item for item in result.items}
+        removed = set(result.removed)
+        # Ids seen both removed and present, and items without a link: read them once more,
+        # with our extended property (delta cannot expand it).
+        to_read = set(result.ambiguous) | {oid for oid in items if oid not in self.by_outlook}
+        for oid, outcome in self._read_items(sorted(to_read)).items():
+            if outcome is None:
+                removed.add(oid)
+                items.pop(oid, None)
+            elif outcome is False:
+                # Unknown: never plan on it (it could be ours and be duplicated); next round.
+                items.pop(oid, None)
+                removed.discard(oid)
+                self.incomplete = True
+            else:
+                removed.discard(oid)
+                base = items.get(oid) or outcome
+                props = outcome.get("singleValueExtendedProperties")
+                items[oid] = {**base, "singleValueExtendedProperties": props or []}
+        for oid, item in items.items():
+            email = (item.get("emailAddresses") or [{}])[0]
+            self.item_labels[oid] = (
+                item.get("displayName"),
+                email.get("address") if isinstance(email, dict) else None,
+            )
+        changes = sp.OutlookChanges(items=list(items.values()), removed=removed, complete=full)
+        return changes, result.delta_link, full
+
+    def _read_items(self, ids):
+        """id -> the item with our property, None when gone, False when it could not be read."""
+        if not ids:
+            return {}
+        query = urlencode(
+            {"$expand": EXPAND_PARTNER_REF},
+            quote_via=quote,
+        )
+        requests_ = [
+            BatchRequest("GET", f"/me/contacts/{quote(oid, safe='')}?{query}", id=str(i))
+            for i, oid in enumerate(ids)
+        ]
+        try:
+            outcomes = self.client.batch(requests_)
+        except AuthExpiredError:
+            raise
+        except GraphError as error:
+            outcomes = [o for o in (error.batch_outcomes or []) if o is not None]
+        found = dict.fromkeys(ids, False)
+        for outcome in outcomes:
+            oid = ids[int(outcome.request.id)]
+            if outcome.ok and isinstance(outcome.body, dict):
+                found[oid] = outcome.body
+            elif outcome.status == 404:
+                found[oid] = None
+        return found
+
+    # -- Odoo ------------------------------------------------------------------------------
+
+    def _odoo_side(self):
+        account = self.account
+        scope = (
+            self.env["res.partner"]
+            .with_user(account.user_id)
+            .search(account._partner_scope_domain(), order="id")
+        )
+        rows = self.Partner.browse(scope.ids).read(PARTNER_FIELDS, load=None)
+        titles = {
+            t["id"]: t["name"]
+            for t in self.env["res.partner.title"].sudo().search_read([], ["name"])
+        }
+        parent_ids = {r["parent_id"] for r in rows if r["parent_id"]}
+        parents = {p["id"]: p["name"] for p in self.Partner.browse(parent_ids).read(["name"])}
+        tag_ids = {t for r in rows for t in r["category_id"]}
+        tags = {
+            t["id"]: t["name"]
+            for t in self.env["res.partner.category"].sudo().browse(tag_ids).read(["name"])
+        }
+        partners = []
+        for row in rows:
+            state = self.state_by_id.get(row["state_id"]) if row["state_id"] else None
+            values = {
+                "name": row["name"],
+                "title": titles.get(row["title"]) if row["title"] else False,
+                "function": row["function"],
+                "company_name": parents.get(row["parent_id"]) or row["company_name"],
+                "email": row["email"],
+                "phone": row["phone"],
+                "mobile": row["mobile"],
+                "street": row["street"],
+                "street2": row["street2"],
+                "city": row["city"],
+                "state_code": state[0] if state else False,
+                "state_name": state[1] if state else False,
+                "country_code": self.country_code_by_id.get(row["country_id"], False),
+                "zip": row["zip"],
+                "website": row["website"],
+                "comment": row["comment"],
+                "category_names": [tags[t] for t in row["category_id"] if t in tags],
+                "company_country_code": self.default_region or False,
+            }
+            partners.append(sp.OdooPartner(row["id"], values, row["write_date"]))
+            self.partner_labels[row["id"]] = (row["name"], row["email"])
+        in_scope = {row["id"] for row in rows}
+        self.existing_partners |= in_scope
+        gone = {}
+        linked = {
+            pid: row
+            for pid, row in self.by_partner.items()
+            if not row.detached and pid not in in_scope
+        }
+        alive = self.Partner.with_context(active_test=False).browse(list(linked)).exists()
+        active = {p.id: p.active for p in alive}
+        for p in alive:
+            self.partner_labels[p.id] = (p.name, p.email)
+            self.existing_partners.add(p.id)
+        for pid in linked:
+            if pid not in active:
+                gone[pid] = "deleted"
+            elif not active[pid]:
+                gone[pid] = "archived"
+            else:
+                gone[pid] = "out_of_scope"
+        return sp.OdooSide(partners=partners, gone=gone)
+
+    def _partner_values(self, values, partner=None):
+        """Planner values (mapping.ODOO_KEYS) -> res.partner values."""
+        vals = {key: values[key] or False for key in PLAIN_VALUES if key in values}
+        if "title" in values:
+            vals["title"] = self._title(values["title"])
+        if "company_name" in values and not (partner and partner.parent_id):
+            # A contact of a company shows the company's name: that one is not rewritten.
+            vals["company_name"] = values["company_name"] or False
+        if "country_code" in values:
+            code = (values["country_code"] or "").upper()
+            vals["country_id"] = self.country_by_code.get(code, False)
+            vals["state_id"] = self._state(code, values.get("state_code"), values.get("state_name"))
+        if "comment" in values:
+            vals["comment"] = values["comment"] or False
+        if "category_names" in values and self.policies.sync_categories:
+            vals["category_id"] = [Command.set(self._tags(values["category_names"]))]
+        return vals
+
+    def _title(self, name):
+        if not name:
+            return False
+        Title = self.env["res.partner.title"].sudo()
+        title = Title.search([("name", "=ilike", name)], limit=1)
+        return (title or Title.create({"name": name})).id
+
+    def _state(self, country_code, code, name):
+        for state in self.states_by_country.get(country_code, ()):
+            if code and state["code"].lower() == code.lower():
+                return state["id"]
+        for state in self.states_by_country.get(country_code, ()):
+            if name and state["name"].lower() == name.lower():
+                return state["id"]
+        return False
+
+    def _tags(self, names):
+        Tag = self.env["res.partner.category"].sudo()
+        ids = []
+        for name in names:
+            tag = Tag.search([("name", "=ilike", name)], limit=1) or Tag.create({"name": name})
+            ids.append(tag.id)
+        return ids
+
+    # -- apply -------------------------------------------------------------------------------
+
+    def _apply(self, plan, folder_id):
+        self.folder_id = folder_id
+        groups = {}
+        for action in plan.actions:
+            group = groups.setdefault(action.group, _Group(action.group))
+            group.actions.append(action)
+            group.partner_id = group.partner_id or action.partner_id
+            group.outlook_id = group.outlook_id or action.outlook_id
+        pending = [g for g in groups.values() if g.actions]
+        while pending:
+            # Odoo-side heads first (bulk), then the Outlook heads in one $batch, in waves:
+            # each group goes on in its own order and stops at its first failure.
+            while True:
+                heads = [g for g in pending if g.actions and g.actions[0].kind not in OUTLOOK_KINDS]
+                if not heads:
+                    break
+                self._apply_odoo_heads(heads)
+            outlook = [g for g in pending if g.actions]
+            if outlook:
+                self._apply_outlook_heads(outlook)
+            pending = [g for g in pending if g.actions]
+
+    # Odoo side ---------------------------------------------------------------------------
+
+    def _apply_odoo_heads(self, groups):
+        """Apply each group's head action; all in one savepoint, else one by one."""
+        actions = [g.actions.popleft() for g in groups]
+        try:
+            with self.env.cr.savepoint():
+                effects = self._odoo_actions(list(zip(groups, actions, strict=True)))
+        except Exception:  # one bad record: redo them one by one to find it
+            effects = self._one_by_one(list(zip(groups, actions, strict=True)))
+        for effect in effects:
+            effect()
+
+    def _one_by_one(self, pairs):
+        effects = []
+        self._forget_creates(pairs)  # rolled back with the savepoint
+        for group, action in pairs:
+            try:
+                with self.env.cr.savepoint():
+                    effects += self._odoo_actions([(group, action)])
+            except Exception as error:
+                self._forget_creates([(group, action)])
+                self._fail(group, action, str(error)[:500])
+        return effects
+
+    def _forget_creates(self, pairs):
+        for group, action in pairs:
+            if action.kind == sp.CREATE_IN_ODOO and group.partner_id:
+                self.existing_partners.discard(group.partner_id)
+                self.partner_labels.pop(group.partner_id, None)
+                group.partner_id = None
+
+    def _odoo_actions(self, pairs):
+        """Write what the actions say; return the in-memory effects to run once committed."""
+        effects = []
+        creates = [(g, a) for g, a in pairs if a.kind == sp.CREATE_IN_ODOO]
+        if creates:
+            partners = self.Partner.create([self._partner_values(a.values) for _g, a in creates])
+            for (group, _action), partner in zip(creates, partners, strict=True):
+                group.partner_id = partner.id
+                self.existing_partners.add(partner.id)
+                self.partner_labels[partner.id] = (partner.name, partner.email)
+        archive = [a.partner_id for _g, a in pairs if a.kind == sp.ARCHIVE_PARTNER]
+        if archive:
+            self.Partner.browse(archive).write({"active": False})
+        # Grouped writes: partners receiving the very same values are written at once.
+        writes = {}
+        for group, action in pairs:
+            if action.kind == sp.UPDATE_ODOO:
+                vals = self._partner_values(action.values, self.Partner.browse(group.partner_id))
+                writes.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(
+                    group.partner_id
+                )
+        for vals, partner_ids in writes.values():
+            self.Partner.browse(partner_ids).write(vals)
+        for group, action in pairs:
+            effects += self._link_op(group, action)
+            effects.append(self._line_effect(group, action))
+        return effects
+
+    # Outlook side -------------------------------------------------------------------------
+
+    def _apply_outlook_heads(self, groups):
+        actions = [g.actions.popleft() for g in groups]
+        folder = quote(self.folder_id, safe="")
+        requests_ = []
+        for index, (group, action) in enumerate(zip(groups, actions, strict=True)):
+            if action.kind in (sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK):
+                request = BatchRequest(
+                    "POST", f"/me/contactFolders/{folder}/contacts", body=dict(action.payload)
+                )
+            else:
+                path = f"/me/contacts/{quote(group.outlook_id, safe='')}"
+                if action.kind == sp.UPDATE_OUTLOOK:
+                    headers = {"If-Match": f'W/"{action.if_match}"'} if action.if_match else None
+                    request = BatchRequest(
+                        "PATCH", path, body=dict(action.payload), headers=headers
+                    )
+                else:
+                    request = BatchRequest("DELETE", path)
+            requests_.append(
+                BatchRequest(request.method, request.url, request.body, request.headers, str(index))
+            )
+        whole_error = None
+        try:
+            outcomes = self.client.batch(requests_)
+        except AuthExpiredError:
+            raise
+        except GraphError as error:
+            whole_error = error
+            outcomes = [o for o in (error.batch_outcomes or []) if o is not None]
+        by_index = {int(o.request.id): o for o in outcomes}
+        done = []
+        for index, (group, action) in enumerate(zip(groups, actions, strict=True)):
+            outcome = by_index.get(index)
+            if outcome is None:
+                self._fail(group, action, str(whole_error or "no answer from Outlook"))
+                continue
+            gone_already = action.kind == sp.DELETE_IN_OUTLOOK and outcome.status == 404
+            if not outcome.ok and not gone_already:
+                self._fail(group, action, str(outcome.error))
+                continue
+            body = outcome.body if isinstance(outcome.body, dict) else {}
+            if action.kind in (sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK) and body.get("id"):
+                group.outlook_id = body["id"]
+            if isinstance(body.get("changeKey"), str):
+                group.change_key = body["changeKey"]
+            done.append((group, action))
+        if not done:
+            return
+        # The Outlook writes landed: their link ops and lines, in bulk.
+        try:
+            with self.env.cr.savepoint():
+                effects = self._odoo_actions(done)
+        except Exception:
+            effects = self._one_by_one(done)
+        for effect in effects:
+            effect()
+
+    # links and log ---------------------------------------------------------------------
+
+    def _link_op(self, group, action):
+        op = action.link_op
+        pid, oid = group.partner_id, group.outlook_id
+        if not op:
+            return []
+        row = self.by_partner.get(pid) or self.by_outlook.get(oid)
+        if op == sp.LINK_STORE:
+            vals = {
+                "partner_id": pid,
+                "partner_ref": pid,
+                "outlook_id": oid,
+                "snapshot": json.dumps(action.snapshot.to_json(), sort_keys=True),
+                "fingerprint": action.snapshot.fingerprint(),
+                "change_key": group.change_key or action.change_key or False,
+                "detached": False,
+                "synced_at": fields.Datetime.now(),
+            }
+            other = self.by_outlook.get(oid)
+            if row and other and other != row:
+                other.unlink()  # a stale row holding this Outlook id
+            if row:
+                old_pid, old_oid = row.partner_ref, row.outlook_id
+                row.write(vals)
+            else:
+                old_pid = old_oid = None
+                row = self.Link.create({**vals, "account_id": self.account.id})
+
+            def effect(row=row, old_pid=old_pid, old_oid=old_oid, other=other):
+                if other and other != row:
+                    self.by_outlook.pop(oid, None)
+                    self.by_partner.pop(other.partner_ref, None)
+                if old_pid is not None:
+                    self.by_partner.pop(old_pid, None)
+                    self.by_outlook.pop(old_oid, None)
+                self.by_partner[pid] = row
+                self.by_outlook[oid] = row
+
+            return [effect]
+        if not row:
+            return []
+        if op == sp.LINK_DETACH:
+            row.write({"detached": True, "synced_at": fields.Datetime.now()})
+            return []
+        row.unlink()  # LINK_DELETE
+
+        def forget(row=row):
+            self.by_partner.pop(row.partner_ref, None)
+            self.by_outlook.pop(row.outlook_id, None)
+
+        return [forget]
+
+    def _line(self, group, action, status="success", reason=None):
+        line_action, direction, record_type = LINE_OF_KIND[action.kind]
+        pid = group.partner_id
+        name, email = (
+            self.partner_labels.get(pid)
+            or self.item_labels.get(group.outlook_id)
+            or (
+                None,
+                None,
+            )
+        )
+        if action.values and not name:
+            name, email = action.values.get("name"), action.values.get("email")
+        problems = "; ".join(p.message for p in action.problems if p.message)
+        text = reason or action.reason or ""
+        if problems and problems not in text:
+            text = f"{text} ({problems})" if text else problems
+        return {
+            "partner_id": pid if pid in self.existing_partners else False,
+            "external_id": group.outlook_id or False,
+            "name": name or False,
+            "email": email or False,
+            "record_type": record_type,
+            "action": line_action,
+            "direction": direction,
+            "status": status,
+            "reason": text[:500] or False,
+        }
+
+    def _line_effect(self, group, action):
+        def effect():
+            if action.kind == sp.INVALID:
+                self.counts["failed"] += 1
+                self.lines.append(self._line(group, action, status="failed"))
+                return
+            line = self._line(group, action)
+            key = COUNT_OF_ACTION.get(line["action"])
+            if key:
+                self.counts[key] += 1
+            if action.kind == sp.UNCHANGED and not action.problems:
+                return  # counted, not logged: unchanged pairs would flood the log
+            self.lines.append(line)
+
+        return effect
+
+    def _fail(self, group, action, reason):
+        """The group stops here; its item is read again next round (delta link kept)."""
+        group.actions.clear()
+        self.incomplete = True
+        self.counts["failed"] += 1
+        self.lines.append(self._line(group, action, status="failed", reason=reason))
+
+
+class _Group:
+    __slots__ = ("actions", "change_key", "key", "outlook_id", "partner_id")
+
+    def __init__(self, key):
+        self.key = key
+        self.actions = deque()
+        self.partner_id = None
+        self.outlook_id = None
+        self.change_key = None

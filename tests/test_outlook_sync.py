@@ -1,0 +1,421 @@
+import re
+from unittest.mock import patch
+
+from odoo.exceptions import AccessError
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from odoo.addons.microsoft_contacts.sync.mapping import PARTNER_REF_PROPERTY_ID
+
+from .common import GraphSimulatorAdmin, OutlookMailbox, point_at_simulator, sign_in_account
+
+CLIENT_ID = "odoo-contacts-app"
+CLIENT_SECRET = "odoo-contacts-secret"
+REDIRECT_URI = "http://localhost:8069/microsoft_account/authentication"
+FOLDER = "Odoo Contacts"
+
+
+def _email(item):
+    addresses = item.get("emailAddresses") or []
+    return (addresses[0].get("address") or "").lower() if addresses else ""
+
+
+@tagged("post_install", "-at_install")
+class TestOutlookSync(TransactionCase):
+    """One account's two-way sync against the simulator's mailbox, over HTTPS."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.from_environment()
+        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "microsoft_contacts_tenant_id", "organizations"
+        )
+        cls.olivia = new_test_user(cls.env, login="olivia_sync", name="Olivia Sync")
+        cls.Partner = cls.env["res.partner"]
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
+        megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
+        self.simulator.configure(consent_mode="auto", default_user=megan["id"])
+        self.mailbox = OutlookMailbox(self.simulator, megan["id"])
+        self.account = self.env["microsoft.contacts.account"].create({"user_id": self.olivia.id})
+        sign_in_account(self.account, self.simulator, REDIRECT_URI)
+        self.assertEqual(self.account.state, "connected")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _sync(self):
+        run = self.account._sync_outlook()
+        self.assertTrue(run, "the account was not locked by anyone else")
+        return run
+
+    def _folder_id(self):
+        folder = self.mailbox.folder(FOLDER)
+        self.assertTrue(folder, "the sync folder exists in Outlook")
+        return folder["id"]
+
+    def _items(self, email):
+        return [
+            item
+            for item in self.mailbox.contacts(self._folder_id())
+            if _email(item) == email.lower()
+        ]
+
+    def _partners(self, email):
+        return self.Partner.with_context(active_test=False).search([("email", "=ilike", email)])
+
+    def _link(self, partner):
+        return self.env["microsoft.contacts.link"].search(
+            [("account_id", "=", self.account.id), ("partner_id", "=", partner.id)]
+        )
+
+    def _first_sync(self):
+        """Anna in both (email in another case), Bert only in Odoo, Carl only in Outlook."""
+        self.anna = self.Partner.create(
+            {"name": "Anna Shared", "email": "Anna.Shared@Example.com", "function": "Buyer"}
+        )
+        self.bert = self.Partner.create({"name": "Bert Odoo", "email": "bert.odoo@example.com"})
+        folder = self.mailbox.create_folder(FOLDER)
+        self.anna_item, self.carl_item = self.mailbox.seed(
+            [
+                {
+                    "givenName": "Anna",
+                    "surname": "Shared",
+                    "emailAddresses": [{"address": "anna.shared@example.com"}],
+                    "companyName": "Contoso",
+                },
+                {
+                    "givenName": "Carl",
+                    "surname": "Outlook",
+                    "emailAddresses": [{"address": "carl.outlook@example.com"}],
+                },
+            ],
+            folder_id=folder["id"],
+        )
+        return self._sync()
+
+    # -- tests --------------------------------------------------------------------------
+
+    def test_first_sync_both_ways_matches_by_email(self):
+        run = self._first_sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertTrue(run.full_sync)
+        self.assertEqual(self.account.folder_id, self._folder_id())
+        self.assertTrue(self.account.delta_link)
+
+        # Anna: one link, no duplicate on either side, values merged.
+        self.assertEqual(len(self._items("anna.shared@example.com")), 1)
+        self.assertEqual(len(self._partners("anna.shared@example.com")), 1)
+        link = self._link(self.anna)
+        self.assertEqual(link.outlook_id, self.anna_item["id"])
+        self.assertEqual(self.anna.company_name, "Contoso")
+        self.assertEqual(self._items("anna.shared@example.com")[0]["jobTitle"], "Buyer")
+
+        # Bert went to Outlook, stamped with our extended property.
+        self.mailbox_bert = self._items("bert.odoo@example.com")
+        self.assertEqual(len(self.mailbox_bert), 1)
+        props = self.mailbox_bert[0].get("singleValueExtendedProperties") or []
+        self.assertEqual([p["id"].lower() for p in props], [PARTNER_REF_PROPERTY_ID.lower()])
+        self.assertTrue(props[0]["value"].endswith(f":{self.bert.id}"))
+        self.assertEqual(self._link(self.bert).outlook_id, self.mailbox_bert[0]["id"])
+
+        # Carl came to Odoo.
+        carl = self._partners("carl.outlook@example.com")
+        self.assertEqual(len(carl), 1)
+        self.assertEqual(carl.name, "Carl Outlook")
+        self.assertEqual(self._link(carl).outlook_id, self.carl_item["id"])
+
+        lines = run.line_ids
+        self.assertTrue(
+            lines.filtered(lambda ln: ln.partner_id == self.anna and ln.action == "linked")
+        )
+        self.assertTrue(
+            lines.filtered(
+                lambda ln: ln.partner_id == self.bert
+                and (ln.action, ln.direction) == ("created", "to_outlook")
+            )
+        )
+        self.assertTrue(
+            lines.filtered(
+                lambda ln: ln.partner_id == carl
+                and (ln.action, ln.direction) == ("created", "to_odoo")
+            )
+        )
+        self.assertFalse(
+            lines.filtered(
+                lambda ln: ln.status == "failed" and ln.partner_id in (self.anna | self.bert | carl)
+            )
+        )
+
+        # A second run with no change writes nothing.
+        again = self._sync()
+        self.assertEqual(again.state, "done", again.message)
+        self.assertFalse(again.full_sync)
+        self.assertEqual(again.count_new + again.count_updated, 0, again.line_ids.mapped("reason"))
+
+    def test_incremental_edit_each_way(self):
+        self._first_sync()
+        self.mailbox.edit(self.carl_item["id"], jobTitle="Chief Tester")
+        self.bert.phone = "+32 2 555 12 12"
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        carl = self._partners("carl.outlook@example.com")
+        self.assertEqual(carl.function, "Chief Tester")
+        bert_item = self._items("bert.odoo@example.com")[0]
+        self.assertEqual(bert_item["businessPhones"], ["+32 2 555 12 12"])
+        self.assertEqual(run.count_updated, 2)
+        # and no echo afterwards
+        again = self._sync()
+        self.assertEqual(again.count_updated + again.count_new, 0)
+
+    def test_outlook_deletion_unlinks_only(self):
+        self._first_sync()
+        self.mailbox.delete(self.anna_item["id"])
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertTrue(self.anna.active)
+        self.assertEqual(self.anna.email, "Anna.Shared@Example.com")
+        link = self._link(self.anna)
+        self.assertTrue(link.detached)
+        self.assertFalse(self._items("anna.shared@example.com"), "not re-created in Outlook")
+        self.assertTrue(
+            run.line_ids.filtered(lambda ln: ln.partner_id == self.anna and ln.action == "unlinked")
+        )
+        # the detached pair stays frozen
+        self.anna.function = "Head Buyer"
+        self._sync()
+        self.assertFalse(self._items("anna.shared@example.com"))
+
+    def test_folder_deleted_in_outlook_fails_and_changes_nothing(self):
+        self._first_sync()
+        self.account.outlook_deletion = "archive"  # even the harshest policy must not fire
+        links_before = self.account.link_ids.read(["outlook_id", "detached", "partner_id"])
+        self.mailbox.delete_folder(self._folder_id())
+        run = self._sync()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("deleted in Outlook", run.message)
+        self.assertTrue(self.anna.active)
+        self.assertTrue(self._partners("carl.outlook@example.com").active)
+        self.assertEqual(
+            self.account.link_ids.read(["outlook_id", "detached", "partner_id"]), links_before
+        )
+        self.assertFalse(self.mailbox.folder(FOLDER), "the folder is not silently re-created")
+
+        # After a reset, the next run starts over in a new folder and links everyone again.
+        self.account.action_reset_outlook_sync()
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(len(self._items("anna.shared@example.com")), 1)
+        self.assertEqual(len(self._partners("carl.outlook@example.com")), 1)
+
+    def test_sync_state_lost_full_resync_without_duplicates(self):
+        self._first_sync()
+        folder_id = self._folder_id()
+        count = len(self.mailbox.contacts(folder_id))
+        partners = self.Partner.with_context(active_test=False).search_count([])
+        self.mailbox.reset_sync_state(folder_id)
+        self.mailbox.edit(self.carl_item["id"], jobTitle="Resynced")
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertTrue(run.full_sync)
+        self.assertEqual(len(self.mailbox.contacts(folder_id)), count)
+        self.assertEqual(self.Partner.with_context(active_test=False).search_count([]), partners)
+        self.assertEqual(self._partners("carl.outlook@example.com").function, "Resynced")
+        self.assertEqual(run.count_new, 0)
+
+    def test_crash_after_outlook_create_relinks_by_extended_property(self):
+        self._first_sync()
+        bert_item = self._items("bert.odoo@example.com")[0]
+        carl = self._partners("carl.outlook@example.com")
+        # What a crash between Graph's writes and Odoo's commit leaves: Outlook holds the
+        # contacts, Odoo knows nothing of the run (no links, no delta position, no Carl).
+        self.account.link_ids.unlink()
+        self.account.delta_link = False
+        carl.unlink()
+        # Bert's name was changed meanwhile: email or name could not find him, only our
+        # extended property can.
+        self.bert.write({"email": "bert.new@example.com"})
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(self._link(self.bert).outlook_id, bert_item["id"])
+        items = self.mailbox.contacts(self._folder_id())
+        self.assertEqual(len([i for i in items if i["id"] == bert_item["id"]]), 1)
+        self.assertEqual(
+            len(
+                [i for i in items if _email(i) in ("bert.odoo@example.com", "bert.new@example.com")]
+            ),
+            1,
+            "no duplicate of Bert in Outlook",
+        )
+        self.assertEqual(len(self._partners("carl.outlook@example.com")), 1)
+        self.assertEqual(len(self._items("anna.shared@example.com")), 1)
+        self.assertTrue(
+            run.line_ids.filtered(lambda ln: ln.partner_id == self.bert and ln.action == "linked")
+        )
+
+    def test_bad_record_is_a_failed_line_and_the_rest_syncs(self):
+        bad = self.Partner.create({"name": "Broken Email", "email": "broken@@example"})
+        good = self.Partner.create({"name": "Good Email", "email": "good.email@example.com"})
+        run = self.account._sync_outlook(trigger_user=self.olivia)  # with the user's toast
+        self.assertEqual(run.user_id, self.olivia)
+        self.assertEqual(run.state, "done", run.message)
+        failed = run.line_ids.filtered(lambda ln: ln.partner_id == bad)
+        self.assertEqual(failed.mapped("status"), ["failed"])
+        self.assertEqual(failed.action, "refused")
+        self.assertGreaterEqual(run.count_failed, 1)
+        self.assertEqual(len(self._items("good.email@example.com")), 1)
+        self.assertTrue(self._link(good))
+        self.assertFalse(self._link(bad))
+
+    def test_cron_syncs_connected_accounts_only(self):
+        other = new_test_user(self.env, login="paula_paused", name="Paula Paused")
+        paused = self.env["microsoft.contacts.account"].create({"user_id": other.id})
+        paused.sudo().state = "paused"
+        self.env["microsoft.contacts.account"]._cron_sync_accounts()
+        runs = self.env["microsoft.contacts.sync.run"].search([("source", "=", "outlook")])
+        self.assertEqual(runs.account_id, self.account)
+        self.assertEqual(runs.state, "done", runs.message)
+        # Just synced: not due again in this cycle.
+        self.env["microsoft.contacts.account"]._cron_sync_accounts()
+        self.assertEqual(
+            self.env["microsoft.contacts.sync.run"].search_count([("source", "=", "outlook")]), 1
+        )
+
+    def test_revoked_consent_fails_the_run_and_asks_to_reconnect(self):
+        self.simulator.revoke(self.mailbox.user_id)
+        self.simulator._call("POST", "expire_tokens", json={"user_id": self.mailbox.user_id})
+        run = self._sync()
+        self.assertEqual(run.state, "failed")
+        self.assertEqual(self.account.state, "needs_reconnect")
+        self.assertTrue(run.message)
+
+    def test_mass_deletion_is_held_back_until_confirmed(self):
+        self._first_sync()
+        self.account.mass_delete_minimum = 2
+        delta_link = self.account.delta_link
+        self.mailbox.delete(self.anna_item["id"])
+        self.mailbox.delete(self.carl_item["id"])
+        run = self._sync()
+        self.assertEqual(run.state, "done")
+        self.assertIn("confirm", run.message)
+        self.assertEqual(self.account.delta_link, delta_link, "the same changes come back")
+        self.assertFalse(self.account.link_ids.filtered("detached"))
+
+        run = self.account._sync_outlook(confirm_deletions=True)
+        self.assertEqual(run.state, "done", run.message)
+        carl = self._partners("carl.outlook@example.com")
+        self.assertEqual(self.account.link_ids.filtered("detached").partner_id, self.anna | carl)
+        self.assertTrue(carl.active)
+
+    def test_a_failed_outlook_write_is_logged_and_retried(self):
+        self._first_sync()
+        delta_link = self.account.delta_link
+        carl = self._partners("carl.outlook@example.com")
+        carl.function = "Odoo Side"
+        self.bert.function = "Also Odoo Side"
+        self.simulator._call(
+            "POST",
+            "faults",
+            json={
+                "path_regex": re.escape(self.carl_item["id"].rstrip("=")),
+                "method": "PATCH",
+                "status": 400,
+            },
+        )
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        failed = run.line_ids.filtered(lambda ln: ln.status == "failed")
+        self.assertEqual(failed.partner_id, carl, run.line_ids.mapped("reason"))
+        self.assertEqual(failed.direction, "to_outlook")
+        self.assertEqual(self._items("bert.odoo@example.com")[0]["jobTitle"], "Also Odoo Side")
+        self.assertEqual(self.account.delta_link, delta_link)
+
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertFalse(run.line_ids.filtered(lambda ln: ln.status == "failed"))
+        self.assertEqual(self._items("carl.outlook@example.com")[0]["jobTitle"], "Odoo Side")
+        self.assertNotEqual(self.account.delta_link, delta_link)
+
+    def test_users_read_only_their_own_links(self):
+        self._first_sync()
+        Link = self.env["microsoft.contacts.link"]
+        own = Link.with_user(self.olivia).search([])
+        self.assertEqual(own, self.account.link_ids)
+        self.assertTrue(own)
+        stranger = new_test_user(self.env, login="stan_stranger", name="Stan Stranger")
+        self.assertFalse(Link.with_user(stranger).search([]))
+        with self.assertRaises(AccessError):
+            own.with_user(self.olivia).write({"detached": True})
+        self.assertFalse(
+            self.account.with_user(self.olivia).read(["sync_direction"])[0].get("delta_link")
+        )
+
+    def test_a_failing_odoo_write_fails_its_record_only(self):
+        folder = self.mailbox.create_folder(FOLDER)
+        self.mailbox.seed(
+            [
+                {
+                    "givenName": "Fine",
+                    "surname": "Person",
+                    "emailAddresses": [{"address": "fine.person@example.com"}],
+                },
+                {
+                    "givenName": "Explode",
+                    "surname": "Person",
+                    "emailAddresses": [{"address": "explode.person@example.com"}],
+                },
+            ],
+            folder_id=folder["id"],
+        )
+        Partner = self.registry["res.partner"]
+        original = Partner.create
+
+        def create(records, vals_list):
+            listed = vals_list if isinstance(vals_list, list) else [vals_list]
+            if any("Explode" in (vals.get("name") or "") for vals in listed):
+                raise ValueError("refused by the test")
+            return original(records, vals_list)
+
+        with patch.object(Partner, "create", create):
+            run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        failed = run.line_ids.filtered(lambda ln: ln.status == "failed")
+        self.assertEqual(failed.mapped("email"), ["explode.person@example.com"])
+        self.assertIn("refused by the test", failed.reason)
+        fine = self._partners("fine.person@example.com")
+        self.assertEqual(len(fine), 1)
+        self.assertTrue(self._link(fine))
+        self.assertFalse(self._partners("explode.person@example.com"))
+        self.assertFalse(self.account.delta_link, "kept back: the round was not fully applied")
+
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(len(self._partners("explode.person@example.com")), 1)
+        self.assertEqual(len(self._partners("fine.person@example.com")), 1)
+        self.assertTrue(self.account.delta_link)
+
+    def test_cron_goes_on_after_a_failing_account(self):
+        broken_user = new_test_user(self.env, login="brenda_broken", name="Brenda Broken")
+        broken = self.env["microsoft.contacts.account"].create({"user_id": broken_user.id})
+        broken.sudo().state = "connected"  # but no sign-in stored: its run must fail
+        Account = self.env["microsoft.contacts.account"]
+        Account._cron_sync_accounts()
+        Account._cron_sync_accounts()
+        runs = self.env["microsoft.contacts.sync.run"].search([("source", "=", "outlook")])
+        self.assertEqual(runs.account_id, self.account | broken)
+        by_account = {run.account_id: run for run in runs}
+        self.assertEqual(by_account[broken].state, "failed")
+        self.assertEqual(broken.state, "needs_reconnect")
+        self.assertEqual(by_account[self.account].state, "done", by_account[self.account].message)
+
+    def test_partner_knows_it_is_synced_with_my_outlook(self):
+        self._first_sync()
+        synced = self.Partner.with_user(self.olivia).search(
+            [("microsoft_contacts_synced", "=", True)]
+        )
+        self.assertIn(self.anna, synced)
+        self.assertTrue(self.anna.with_user(self.olivia).microsoft_contacts_synced)
+        self.assertFalse(self.anna.microsoft_contacts_synced, "not the admin's Outlook")
