@@ -38,7 +38,8 @@ class Pacer:
         self._sleep = sleep
         self._cond = threading.Condition()
         self._in_flight = 0
-        self._sent: collections.deque[tuple[float, int]] = collections.deque()
+        # [stamp, cost]; the stamp moves to the answer's arrival (see slot()).
+        self._sent: collections.deque[list] = collections.deque()
         self._sent_total = 0
         self._paused_until = float("-inf")
         self._queue: collections.deque[object] = collections.deque()
@@ -75,15 +76,18 @@ class Pacer:
         slots = min(max(1, int(concurrency)), self.max_in_flight)
         # A single $batch bigger than the whole window would otherwise wait forever.
         cost = min(max(1, int(cost)), self.max_requests)
-        self._acquire(slots, cost, max_wait)
+        entry = self._acquire(slots, cost, max_wait)
         try:
             yield
         finally:
             with self._cond:
+                # Graph counts a request when it arrives, after we sent it: counting it from
+                # the answer keeps our window from freeing before Graph's does.
+                entry[0] = max(entry[0], self._clock())
                 self._in_flight -= slots
                 self._cond.notify_all()
 
-    def _acquire(self, slots: int, cost: int, max_wait: float | None) -> None:
+    def _acquire(self, slots: int, cost: int, max_wait: float | None) -> list:
         # First come, first served: a $batch waiting for 4 free slots is not starved by a
         # stream of single requests that each need only one.
         ticket = object()
@@ -117,22 +121,25 @@ class Pacer:
                         self._cond.wait()
                         continue
                     self._in_flight += slots
-                    self._sent.append((now, cost))
+                    entry = [now, cost]
+                    self._sent.append(entry)
                     self._sent_total += cost
-                    return
+                    return entry
             finally:
                 self._queue.remove(ticket)
                 self._cond.notify_all()
 
     def _rate_wait(self, now: float, cost: int) -> float:
         horizon = now - self.window
-        while self._sent and self._sent[0][0] <= horizon:
-            self._sent_total -= self._sent.popleft()[1]
+        # Stamps move to answer times, so the oldest entry is not always first: filter all.
+        if any(stamp <= horizon for stamp, _spent in self._sent):
+            self._sent = collections.deque(e for e in self._sent if e[0] > horizon)
+            self._sent_total = sum(spent for _stamp, spent in self._sent)
         if self._sent_total + cost <= self.max_requests:
             return 0.0
         # Oldest requests leave the window first: wait until enough of them have.
         excess = self._sent_total + cost - self.max_requests
-        for stamp, spent in self._sent:
+        for stamp, spent in sorted(self._sent):
             excess -= spent
             if excess <= 0:
                 return max(stamp + self.window - now, 1e-6)

@@ -201,3 +201,15 @@ def test_pause_is_capped():
     pacer, clock = make_pacer()
     pacer.pause_until(1e308)
     assert pacer.paused_until == pytest.approx(MAX_PAUSE_SECONDS)
+
+
+def test_a_request_counts_from_its_answer_so_the_window_never_frees_early():
+    pacer, clock = make_pacer(max_requests=2, window=10.0)
+    with pacer.slot():
+        clock.sleep(3.0)  # the answer takes 3 s: Graph counted it on arrival, later than t=0
+    with pacer.slot():
+        pass
+    clock.sleeps.clear()
+    with pacer.slot():  # the window is full until the first request's answer time + 10 s
+        pass
+    assert clock.sleeps == [pytest.approx(10.0)]
