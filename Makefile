@@ -2,6 +2,7 @@
 #   make test   tier 1 (pure Python + simulator), tier 2 (Odoo, when an Odoo 18 tree is found), lint
 #   make demo   (arrives with the user-experience issue)
 #   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
+#   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op, throttled
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of
 #   ../odoo, /opt/odoo18, /opt/odoo that holds an Odoo 18 tree.
 # PYTHON: the interpreter the virtualenv is built from (3.10-3.12). Default: python3.
@@ -10,7 +11,7 @@ PYTHON ?= python3
 VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
-.PHONY: test test-unit test-odoo lint venv clean demo bench-directory
+.PHONY: test test-unit test-odoo lint venv clean demo bench-directory bench-sync
 
 test:
 	@bash tools/run_tests.sh all
@@ -30,6 +31,9 @@ venv:
 # Benchmarks print their figures (they are not part of make test).
 bench-directory:
 	@ODOO_TIER_TAGS=microsoft_contacts_bench bash tools/run_tests.sh odoo
+
+bench-sync:
+	@ODOO_TIER_TAGS=microsoft_contacts_bench_sync bash tools/run_tests.sh odoo
 
 demo:
 	@echo "make demo arrives with the 'Sync with Outlook for users' issue; nothing to run yet." >&2

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..graph import GraphClient, GraphError, resolve_endpoints
+from ..graph import GraphClient, GraphError, pacer_for, resolve_endpoints
 from ..graph.auth import ConsentRequiredError, MicrosoftIdentity
 
 _logger = logging.getLogger(__name__)
@@ -17,6 +17,48 @@ CONNECT_ROUTE = "/microsoft_contacts/connect"
 CALLBACK_ROUTE = "/microsoft_account/authentication"
 
 _sessions = threading.local()
+
+DIRECTION_SELECTION = [
+    ("two_way", "Both ways"),
+    ("odoo_to_outlook", "Odoo to Outlook only"),
+    ("outlook_to_odoo", "Outlook to Odoo only"),
+]
+CONFLICT_SELECTION = [
+    ("odoo", "Odoo wins"),
+    ("outlook", "Outlook wins"),
+    ("newest", "Newest change wins"),
+]
+OUTLOOK_DELETION_SELECTION = [
+    ("unlink", "Stop syncing the contact"),
+    ("archive", "Archive the Odoo contact"),
+    ("recreate", "Create it again in Outlook"),
+]
+ODOO_DELETION_SELECTION = [
+    ("delete_in_outlook", "Delete it in Outlook"),
+    ("keep", "Keep the Outlook copy"),
+]
+SCOPE_SELECTION = [
+    ("reachable", "People with an email or a phone"),
+    ("all", "All people"),
+    ("my", "My contacts (I am the salesperson)"),
+    ("tags", "Contacts with these tags"),
+    ("domain", "Custom domain"),
+]
+COMPANY_LINKING_SELECTION = [
+    ("create", "Create the company"),
+    ("text", "Keep the name as text"),
+]
+# Settings default (ir.config_parameter microsoft_contacts.default_<name>) -> (selection or
+# None for text, the default when Settings hold nothing valid). Policies match
+# sync.planner.Policies.
+SETTING_DEFAULTS = {
+    "direction": (DIRECTION_SELECTION, "two_way"),
+    "conflict_policy": (CONFLICT_SELECTION, "odoo"),
+    "outlook_deletion": (OUTLOOK_DELETION_SELECTION, "unlink"),
+    "odoo_deletion": (ODOO_DELETION_SELECTION, "delete_in_outlook"),
+    "folder_name": (None, "Odoo Contacts"),
+    "scope": (SCOPE_SELECTION, "reachable"),
+}
 
 
 def _http_session():
@@ -66,35 +108,27 @@ class MicrosoftContactsAccount(models.Model):
 
     # -- sync settings (defaults match sync.planner.Policies, except tags: off) ----------
     sync_direction = fields.Selection(
-        [
-            ("two_way", "Both ways"),
-            ("odoo_to_outlook", "Odoo to Outlook only"),
-            ("outlook_to_odoo", "Outlook to Odoo only"),
-        ],
+        DIRECTION_SELECTION,
         "Direction",
-        default="two_way",
+        default=lambda self: self._setting_default("direction"),
         required=True,
     )
     conflict_policy = fields.Selection(
-        [("odoo", "Odoo wins"), ("outlook", "Outlook wins"), ("newest", "Newest change wins")],
+        CONFLICT_SELECTION,
         "On Conflict",
-        default="odoo",
+        default=lambda self: self._setting_default("conflict_policy"),
         required=True,
     )
     outlook_deletion = fields.Selection(
-        [
-            ("unlink", "Stop syncing the contact"),
-            ("archive", "Archive the Odoo contact"),
-            ("recreate", "Create it again in Outlook"),
-        ],
+        OUTLOOK_DELETION_SELECTION,
         "Deleted in Outlook",
-        default="unlink",
+        default=lambda self: self._setting_default("outlook_deletion"),
         required=True,
     )
     odoo_deletion = fields.Selection(
-        [("delete_in_outlook", "Delete it in Outlook"), ("keep", "Keep the Outlook copy")],
+        ODOO_DELETION_SELECTION,
         "Archived or Deleted in Odoo",
-        default="delete_in_outlook",
+        default=lambda self: self._setting_default("odoo_deletion"),
         required=True,
     )
     outlook_may_clear = fields.Boolean(
@@ -109,14 +143,40 @@ class MicrosoftContactsAccount(models.Model):
     )
     mass_delete_minimum = fields.Integer("Mass Deletion Guard (minimum)", default=10)
     sync_scope = fields.Selection(
-        [("reachable", "People with an email or a phone"), ("all", "All people")],
+        SCOPE_SELECTION,
         "Contacts to Sync",
-        default="reachable",
+        default=lambda self: self._setting_default("scope"),
         required=True,
+    )
+    sync_tag_ids = fields.Many2many(
+        "res.partner.category",
+        "microsoft_contacts_account_sync_tag_rel",
+        "account_id",
+        "category_id",
+        string="Tags to Sync",
+        help="With the scope 'Contacts with these tags': the contacts holding any of them.",
+    )
+    sync_domain = fields.Char(
+        "Custom Domain",
+        help="With the scope 'Custom domain': a domain on contacts, e.g. "
+        "[('country_id.code', '=', 'BE')].",
+    )
+    company_linking = fields.Selection(
+        COMPANY_LINKING_SELECTION,
+        "Company Names from Outlook",
+        default="text",
+        required=True,
+        help="An Outlook company name is linked to the company of that exact name (the "
+        "earliest created), else to the single company whose name contains it; otherwise "
+        "the company is created, or the name is kept as text.",
     )
     include_companies = fields.Boolean("Include Companies")
     sync_categories = fields.Boolean("Sync Tags as Categories")
-    folder_name = fields.Char("Outlook Folder", default="Odoo Contacts", required=True)
+    folder_name = fields.Char(
+        "Outlook Folder",
+        default=lambda self: self._setting_default("folder_name"),
+        required=True,
+    )
     folder_id = fields.Char(groups="base.group_system", copy=False)
     delta_link = fields.Char(groups="base.group_system", copy=False)
     last_sync_at = fields.Datetime("Last Sync", readonly=True, copy=False)
@@ -162,6 +222,20 @@ class MicrosoftContactsAccount(models.Model):
             get_param("microsoft_contacts_tenant_id") or DEFAULT_TENANT,
             session=_http_session(),
         )
+
+    @api.model
+    def _setting_default(self, name):
+        """The default of a new account's setting, as chosen in Settings."""
+        selection, fallback = SETTING_DEFAULTS[name]
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(f"microsoft_contacts.default_{name}", "")
+            .strip()
+        )
+        if not value or (selection and value not in dict(selection)):
+            return fallback
+        return value
 
     @api.model
     def _get_redirect_uri(self):
@@ -276,7 +350,9 @@ class MicrosoftContactsAccount(models.Model):
         return token
 
     def _get_graph_client(self, **options):
+        """A client paced to Outlook's limits for this mailbox (shared by the whole worker)."""
         self.ensure_one()
+        options.setdefault("pacer", pacer_for(("outlook", self.id)))
         return GraphClient(
             self._get_endpoints().graph,
             lambda force_refresh: self._get_access_token(force_refresh=force_refresh),

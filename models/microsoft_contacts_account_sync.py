@@ -14,7 +14,9 @@ from urllib.parse import quote, urlencode
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
 
 from ..graph import (
     AuthExpiredError,
@@ -244,6 +246,34 @@ class MicrosoftContactsAccountSync(models.Model):
         if self.sync_scope == "reachable":
             domain += ["|", "|", ("email", "!=", False), ("phone", "!=", False)]
             domain.append(("mobile", "!=", False))
+        elif self.sync_scope == "my":
+            domain.append(("user_id", "=", self.user_id.id))
+        elif self.sync_scope == "tags":
+            domain.append(("category_id", "in", self.sync_tag_ids.ids))
+        elif self.sync_scope == "domain":
+            domain += self._custom_scope_domain()
+        return domain
+
+    def _custom_scope_domain(self):
+        """The account's custom domain, checked; a UserError says what is wrong with it."""
+        text = (self.sync_domain or "").strip()
+        try:
+            domain = safe_eval(text or "[]", {"uid": self.user_id.id})
+            if not isinstance(domain, list | tuple):
+                raise ValueError(
+                    self.env._("a domain is a list, e.g. [('is_company', '=', False)]")
+                )
+            domain = list(domain)
+            # Resolve it once: unknown fields and malformed terms fail here, readably.
+            self.env["res.partner"].with_user(self.user_id)._search(domain)
+        except Exception as error:  # safe_eval and the ORM raise many kinds
+            raise UserError(
+                self.env._(
+                    "The custom domain of this account is not valid (%(domain)s): %(error)s",
+                    domain=text,
+                    error=error,
+                )
+            ) from error
         return domain
 
 
@@ -265,6 +295,8 @@ class _OutlookRun:
         self.partner_labels = {}  # partner id -> (name, email)
         self.item_labels = {}  # outlook id -> (name, email)
         self.existing_partners = set()
+        self.company_by_name = {}  # lower-cased Outlook company name -> company partner id
+        self.created_companies = set()  # names whose company this run created
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -531,7 +563,13 @@ class _OutlookRun:
             vals["title"] = self._title(values["title"])
         if "company_name" in values and not (partner and partner.parent_id):
             # A contact of a company shows the company's name: that one is not rewritten.
-            vals["company_name"] = values["company_name"] or False
+            name = (values["company_name"] or "").strip()
+            company_id = self.company_by_name.get(name.lower()) if name else None
+            if company_id and not (partner and (partner.is_company or partner.id == company_id)):
+                vals["parent_id"] = company_id
+                vals["company_name"] = False
+            else:
+                vals["company_name"] = values["company_name"] or False
         if "country_code" in values:
             code = (values["country_code"] or "").upper()
             vals["country_id"] = self.country_by_code.get(code, False)
@@ -541,6 +579,42 @@ class _OutlookRun:
         if "category_names" in values and self.policies.sync_categories:
             vals["category_id"] = [Command.set(self._tags(values["category_names"]))]
         return vals
+
+    def _link_companies(self, names):
+        """Resolve company names to companies (R3), in one query for a batch of records.
+
+        The exact name (case ignored) → the earliest created company of that name; else the
+        single company whose name contains it; else, as the account says, a new company or
+        the name kept as text (no entry).
+        """
+        wanted = {}
+        for name in names:
+            name = (name or "").strip()
+            if name and name.lower() not in self.company_by_name:
+                wanted.setdefault(name.lower(), name)
+        if not wanted:
+            return
+        domain = expression.OR([[("name", "ilike", name)] for name in wanted.values()])
+        companies = self.Partner.search_read(
+            expression.AND([[("is_company", "=", True)], domain]),
+            ["name"],
+            order="create_date, id",
+        )
+        missing = []
+        for key, name in wanted.items():
+            exact = [c["id"] for c in companies if (c["name"] or "").strip().lower() == key]
+            partial = [c["id"] for c in companies if key in (c["name"] or "").lower()]
+            if exact or len(partial) == 1:
+                self.company_by_name[key] = (exact or partial)[0]
+            elif self.account.company_linking == "create":
+                missing.append(name)
+            else:
+                self.company_by_name[key] = None
+        if missing:
+            created = self.Partner.create([{"name": n, "is_company": True} for n in missing])
+            for name, company in zip(missing, created, strict=True):
+                self.company_by_name[name.lower()] = company.id
+                self.created_companies.add(name.lower())
 
     def _title(self, name):
         if not name:
@@ -605,6 +679,7 @@ class _OutlookRun:
 
     def _one_by_one(self, pairs):
         effects = []
+        self._forget_companies()  # rolled back with the savepoint
         self._forget_creates(pairs)  # rolled back with the savepoint
         for group, action in pairs:
             try:
@@ -612,8 +687,14 @@ class _OutlookRun:
                     effects += self._odoo_actions([(group, action)])
             except Exception as error:
                 self._forget_creates([(group, action)])
+                self._forget_companies()
                 self._fail(group, action, str(error)[:500])
         return effects
+
+    def _forget_companies(self):
+        for name in self.created_companies:
+            self.company_by_name.pop(name, None)
+        self.created_companies.clear()
 
     def _forget_creates(self, pairs):
         for group, action in pairs:
@@ -625,6 +706,11 @@ class _OutlookRun:
     def _odoo_actions(self, pairs):
         """Write what the actions say; return the in-memory effects to run once committed."""
         effects = []
+        self._link_companies(
+            a.values.get("company_name")
+            for _g, a in pairs
+            if a.kind in (sp.CREATE_IN_ODOO, sp.UPDATE_ODOO) and a.values
+        )
         creates = [(g, a) for g, a in pairs if a.kind == sp.CREATE_IN_ODOO]
         if creates:
             partners = self.Partner.create([self._partner_values(a.values) for _g, a in creates])
@@ -754,11 +840,13 @@ class _OutlookRun:
         if op == sp.LINK_DETACH:
             row.write({"detached": True, "synced_at": fields.Datetime.now()})
             return []
-        row.unlink()  # LINK_DELETE
+        # LINK_DELETE: read the keys first, the effect runs once the row is gone.
+        ref, outlook_id = row.partner_ref, row.outlook_id
+        row.unlink()
 
-        def forget(row=row):
-            self.by_partner.pop(row.partner_ref, None)
-            self.by_outlook.pop(row.outlook_id, None)
+        def forget(ref=ref, outlook_id=outlook_id):
+            self.by_partner.pop(ref, None)
+            self.by_outlook.pop(outlook_id, None)
 
         return [forget]
 

@@ -2,7 +2,14 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..graph import GraphError
-from .microsoft_contacts_account import DEFAULT_TENANT
+from .microsoft_contacts_account import (
+    CONFLICT_SELECTION,
+    DEFAULT_TENANT,
+    DIRECTION_SELECTION,
+    ODOO_DELETION_SELECTION,
+    OUTLOOK_DELETION_SELECTION,
+    SCOPE_SELECTION,
+)
 
 CLOUD_SELECTION = [
     ("global", "Global (Microsoft 365)"),
@@ -36,6 +43,42 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="microsoft_contacts.cloud",
         default="global",
         required=True,
+    )
+    # Defaults of new users' Outlook sync accounts (each user may change theirs).
+    microsoft_contacts_default_direction = fields.Selection(
+        DIRECTION_SELECTION,
+        "Default Sync Direction",
+        config_parameter="microsoft_contacts.default_direction",
+        default="two_way",
+    )
+    microsoft_contacts_default_conflict_policy = fields.Selection(
+        CONFLICT_SELECTION,
+        "Default Conflict Policy",
+        config_parameter="microsoft_contacts.default_conflict_policy",
+        default="odoo",
+    )
+    microsoft_contacts_default_outlook_deletion = fields.Selection(
+        OUTLOOK_DELETION_SELECTION,
+        "Default When Deleted in Outlook",
+        config_parameter="microsoft_contacts.default_outlook_deletion",
+        default="unlink",
+    )
+    microsoft_contacts_default_odoo_deletion = fields.Selection(
+        ODOO_DELETION_SELECTION,
+        "Default When Archived or Deleted in Odoo",
+        config_parameter="microsoft_contacts.default_odoo_deletion",
+        default="delete_in_outlook",
+    )
+    microsoft_contacts_default_folder_name = fields.Char(
+        "Default Outlook Folder",
+        config_parameter="microsoft_contacts.default_folder_name",
+        default="Odoo Contacts",
+    )
+    microsoft_contacts_default_scope = fields.Selection(
+        SCOPE_SELECTION,
+        "Default Contacts to Sync",
+        config_parameter="microsoft_contacts.default_scope",
+        default="reachable",
     )
     microsoft_contacts_redirect_uri = fields.Char(
         "Redirect URI", compute="_compute_microsoft_contacts_redirect_uri"

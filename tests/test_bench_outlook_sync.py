@@ -1,0 +1,298 @@
+"""Benchmark, not a test of behaviour: `make bench-sync` runs it and prints its figures.
+
+One account's Outlook contacts sync against the Graph simulator, for 1,000 partners (and
+10,000 when the 1,000 run suggests one 10,000 run stays under ~2 minutes): the initial push,
+an incremental run with 1 % changed on each side, a no-op run, and a run under Outlook-like
+throttling. Tagged out of the standard suite; the figures are the lines starting "BENCH ".
+"""
+
+import logging
+import resource
+import time
+from unittest.mock import patch
+
+from odoo import sql_db
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from odoo.addons.microsoft_contacts.graph import Pacer
+
+from .common import GraphSimulatorAdmin, OutlookMailbox, point_at_simulator, sign_in_account
+
+_logger = logging.getLogger(__name__)
+CLIENT_ID = "bench-sync-app"
+CLIENT_SECRET = "bench-sync-secret"
+REDIRECT_URI = "http://localhost:8069/microsoft_account/authentication"
+FOLDER = "Odoo Contacts"
+SMALL = 1000
+LARGE = 10000
+# A 10,000 run is tried only when the 1,000 initial push, scaled by 10, stays under this.
+LARGE_BUDGET_SECONDS = 120.0
+# Outlook allows 10,000 requests per 600 s per app and mailbox (16.7/s); the simulator's clock
+# runs at real time, so the same kind of limit is given over a short window.
+RATE_LIMIT = 200
+RATE_WINDOW = 10.0
+MAX_CONCURRENT = 4
+OUTLOOK_RATE_LIMIT = 10000  # the simulator's default, per 600 s
+
+
+@tagged("-standard", "-at_install", "post_install", "microsoft_contacts_bench_sync")
+class BenchOutlookSync(TransactionCase):
+    large_estimate = None  # seconds a 10,000 initial push is expected to take
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.from_environment()
+        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "microsoft_contacts_tenant_id", "organizations"
+        )
+        cls.owner = new_test_user(cls.env, login="bench_sync_owner", name="Bench Sync Owner")
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
+        user = self.simulator.add_user("bench@contoso.test", display_name="Bench Mailbox")
+        self.simulator.configure(consent_mode="auto", default_user=user["id"])
+        self.mailbox = OutlookMailbox(self.simulator, user["id"])
+        self.account = self.env["microsoft.contacts.account"].create({"user_id": self.owner.id})
+        sign_in_account(self.account, self.simulator, REDIRECT_URI)
+        self.assertEqual(self.account.state, "connected")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _seed_partners(self, count, tag):
+        return self.env["res.partner"].create(
+            [
+                {
+                    "name": f"Bench {tag} {n:05d}",
+                    "email": f"bench.{tag}.{n:05d}@example.com",
+                    "phone": f"+32 2 555 {n:05d}",
+                    "mobile": f"+32 470 {n:06d}",
+                    "function": "Buyer",
+                    "city": "Brussels",
+                }
+                for n in range(count)
+            ]
+        )
+
+    def _folder_contacts(self):
+        folder = self.mailbox.folder(self.account.folder_name or FOLDER)
+        return self.mailbox.contacts(folder["id"]) if folder else []
+
+    def _run(self):
+        """One sync: the run, its Graph/HTTP/SQL deltas, seconds and peak RSS."""
+        self.env.flush_all()
+        stats_before = self.simulator.stats()
+        queries_before = sql_db.sql_counter
+        started = time.perf_counter()
+        run = self.account._sync_outlook()
+        self.env.flush_all()
+        seconds = time.perf_counter() - started
+        queries = sql_db.sql_counter - queries_before
+        stats_after = self.simulator.stats()
+        self.assertTrue(run, "the account was not locked by anyone else")
+        self.assertEqual(run.state, "done", run.message)
+        by_kind = {
+            kind: count - stats_before["by_kind"].get(kind, 0)
+            for kind, count in stats_after["by_kind"].items()
+            if count - stats_before["by_kind"].get(kind, 0)
+        }
+        return {
+            "run": run,
+            "requests": stats_after["total_requests"] - stats_before["total_requests"],
+            "round_trips": stats_after["http_round_trips"] - stats_before["http_round_trips"],
+            "throttled": stats_after["throttled_total"] - stats_before["throttled_total"],
+            "throttled_by_reason": {
+                reason: count - stats_before["throttled"].get(reason, 0)
+                for reason, count in stats_after["throttled"].items()
+                if count - stats_before["throttled"].get(reason, 0)
+            },
+            "queries": queries,
+            "seconds": seconds,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "by_kind": by_kind,
+        }
+
+    def _report(self, label, size, result, per, per_label, targets=""):
+        run = result["run"]
+        _logger.info(
+            "BENCH sync N=%d %s: %d %s; %d Graph requests (%.4f per %s), %d HTTP round trips "
+            "(%.4f per %s), %d SQL queries (%.4f per %s), %.1f s, peak RSS %.0f MB; run: "
+            "new %d, updated %d, unchanged %d, archived %d, failed %d%s; by kind %s",
+            size,
+            label,
+            per,
+            per_label,
+            result["requests"],
+            result["requests"] / max(per, 1),
+            per_label.rstrip("s"),
+            result["round_trips"],
+            result["round_trips"] / max(per, 1),
+            per_label.rstrip("s"),
+            result["queries"],
+            result["queries"] / max(per, 1),
+            per_label.rstrip("s"),
+            result["seconds"],
+            result["peak_mb"],
+            run.count_new,
+            run.count_updated,
+            run.count_unchanged,
+            run.count_archived,
+            run.count_failed,
+            targets,
+            sorted(result["by_kind"].items()),
+        )
+
+    def _scenarios(self, size):
+        """Initial push, settle run, incremental 1 % each side, no-op. Returns push seconds."""
+        tag = f"n{size}"
+        self._seed_partners(size, tag)
+        if size + 50 > OUTLOOK_RATE_LIMIT:
+            # Outlook's 10,000 requests / 600 s would throttle the push itself (scenario 4
+            # measures throttling): lifted here so that these figures count requests only.
+            self.simulator.configure(rate_limit=10 * OUTLOOK_RATE_LIMIT)
+            _logger.info(
+                "BENCH sync N=%d: the simulator's per-mailbox rate limit is lifted from %d to "
+                "%d requests / 600 s for scenarios 1-3 (one push needs about N requests)",
+                size,
+                OUTLOOK_RATE_LIMIT,
+                10 * OUTLOOK_RATE_LIMIT,
+            )
+
+        # 1. initial push: N partners in Odoo, no folder / empty folder in Outlook.
+        push = self._run()
+        contacts = self._folder_contacts()
+        self._report(
+            "1 initial push",
+            size,
+            push,
+            len(contacts),
+            "contacts",
+            "; targets <= 1.05 requests and <= 0.06 round trips per contact",
+        )
+
+        # The delta of the next run returns our own creations once: measured apart so that
+        # the incremental figures below are those of a steady state.
+        settle = self._run()
+        self._report("1b next run (echo of the push)", size, settle, len(contacts), "contacts")
+
+        # 2. incremental: 1 % edited in Odoo, another 1 % edited in Outlook.
+        links = self.env["microsoft.contacts.link"].search(
+            [("account_id", "=", self.account.id)], order="id"
+        )
+        step = size // 100
+        odoo_side = links[:step].partner_id
+        odoo_side.write({"function": "Head Buyer"})
+        edited_in_odoo = set(links[:step].mapped("outlook_id"))
+        edited_in_outlook = [c for c in contacts if c["id"] not in edited_in_odoo][:step]
+        for contact in edited_in_outlook:
+            self.mailbox.edit(contact["id"], jobTitle="Outlook Buyer")
+        incremental = self._run()
+        self._report(
+            f"2 incremental ({step} edited in Odoo, {len(edited_in_outlook)} in Outlook)",
+            size,
+            incremental,
+            len(contacts),
+            "contacts",
+        )
+
+        # 3. no-op: nothing changed on either side.
+        linked = self.env["microsoft.contacts.link"].search_count(
+            [("account_id", "=", self.account.id)]
+        )
+        noop = self._run()
+        self._report(
+            "3 no-op",
+            size,
+            noop,
+            linked,
+            "linked partners",
+            "; targets <= 2 requests and <= 0.05 SQL queries per linked partner",
+        )
+        return push["seconds"]
+
+    # -- benchmarks -----------------------------------------------------------------------
+
+    def test_bench_1_sync_1000(self):
+        seconds = self._scenarios(SMALL)
+        BenchOutlookSync.large_estimate = seconds * LARGE / SMALL
+
+    def test_bench_2_sync_10000(self):
+        estimate = BenchOutlookSync.large_estimate
+        if estimate is None or estimate > LARGE_BUDGET_SECONDS:
+            _logger.info(
+                "BENCH sync N=%d skipped: the %d initial push took %s, so one %d run would "
+                "take about %s (budget %.0f s)",
+                LARGE,
+                SMALL,
+                "an unknown time" if estimate is None else f"{estimate * SMALL / LARGE:.1f} s",
+                LARGE,
+                "an unknown time" if estimate is None else f"{estimate:.0f} s",
+                LARGE_BUDGET_SECONDS,
+            )
+            return
+        self._scenarios(LARGE)
+
+    def _throttled_push(self, label, pacer_limits):
+        """Initial push of SMALL partners with the simulator enforcing its limits."""
+        self._seed_partners(SMALL, f"t{label[:1]}")
+        Account = type(self.account)
+        original = Account._get_graph_client
+        pacers = []
+
+        def get_graph_client(account, **options):
+            client = original(account, **options)
+            if pacer_limits:
+                # The account builds its client without a pacer (or with Outlook's
+                # 10,000 / 600 s): this benchmark only gives it the simulator's limits.
+                if client.pacer is None:
+                    client.pacer = Pacer(**pacer_limits)
+                else:
+                    for key, value in pacer_limits.items():
+                        setattr(client.pacer, key, value)
+            pacers.append(client.pacer)
+            return client
+
+        self.simulator.configure(
+            throttle_enabled=True,
+            max_concurrent=MAX_CONCURRENT,
+            rate_limit=RATE_LIMIT,
+            rate_window=RATE_WINDOW,
+        )
+        try:
+            with patch.object(Account, "_get_graph_client", get_graph_client):
+                result = self._run()
+        finally:
+            self.simulator.configure(rate_limit=OUTLOOK_RATE_LIMIT, rate_window=600.0)
+        contacts = self._folder_contacts()
+        allowed = RATE_LIMIT / RATE_WINDOW
+        # Requests Graph answered (429s excluded), per wall second of the run.
+        answered = result["requests"] - result["throttled"]
+        achieved = answered / result["seconds"] if result["seconds"] else 0.0
+        share_429 = result["throttled"] / result["requests"] if result["requests"] else 0.0
+        self._report(
+            f"4{label} throttled push",
+            SMALL,
+            result,
+            len(contacts),
+            "contacts",
+            f"; simulator limits {RATE_LIMIT} requests / {RATE_WINDOW:.0f} s, "
+            f"{MAX_CONCURRENT} concurrent; client pacer "
+            f"{'none' if pacers and pacers[-1] is None else pacer_limits or 'as built'}; "
+            f"achieved {achieved:.2f} answered requests/s vs allowed {allowed:.2f}/s "
+            f"(ratio {achieved / allowed:.1%}), 429s {result['throttled']} of "
+            f"{result['requests']} ({share_429:.2%}, by reason "
+            f"{sorted(result['throttled_by_reason'].items())}); "
+            "targets >= 90 % of the allowed rate with <= 1 % 429s",
+        )
+
+    def test_bench_3_throttled_as_built(self):
+        self._throttled_push("a as built", None)
+
+    def test_bench_4_throttled_paced(self):
+        self._throttled_push(
+            "b pacer set to the simulator's limits",
+            {"max_in_flight": MAX_CONCURRENT, "max_requests": RATE_LIMIT, "window": RATE_WINDOW},
+        )
