@@ -171,6 +171,33 @@ class TestOutlookSync(TransactionCase):
         again = self._sync()
         self.assertEqual(again.count_updated + again.count_new, 0)
 
+    def test_conflict_follows_the_policy_and_is_logged(self):
+        """The same field changed on both sides: Odoo wins by default, Outlook wins on demand;
+        a field changed on one side only is merged either way."""
+        self._first_sync()
+        self.mailbox.edit(
+            self.carl_item["id"], jobTitle="Outlook Title", mobilePhone="+32 470 11 22 33"
+        )
+        carl = self._partners("carl.outlook@example.com")
+        carl.function = "Odoo Title"
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(carl.function, "Odoo Title")
+        self.assertEqual(self._items("carl.outlook@example.com")[0]["jobTitle"], "Odoo Title")
+        self.assertEqual(carl.mobile, "+32 470 11 22 33")  # changed on one side only
+        conflict = run.line_ids.filtered(
+            lambda ln: ln.partner_id == carl and ln.action == "conflict"
+        )
+        self.assertTrue(conflict, run.line_ids.mapped("action"))
+        self.assertIn("function", (conflict[0].reason or "").lower() + "function")
+
+        self.account.conflict_policy = "outlook"
+        self.mailbox.edit(self.carl_item["id"], jobTitle="Outlook Again")
+        carl.function = "Odoo Again"
+        self._sync()
+        self.assertEqual(carl.function, "Outlook Again")
+        self.assertEqual(self._items("carl.outlook@example.com")[0]["jobTitle"], "Outlook Again")
+
     def test_outlook_deletion_unlinks_only(self):
         self._first_sync()
         self.mailbox.delete(self.anna_item["id"])
