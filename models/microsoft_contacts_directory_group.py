@@ -1,14 +1,12 @@
-from odoo import api, fields, models
+from odoo import fields, models
 
 
 class MicrosoftContactsDirectoryGroup(models.Model):
     _name = "microsoft.contacts.directory.group"
+    _inherit = ["microsoft.contacts.directory.part"]
     _description = "Entra ID Group to Import"
     _order = "name, id"
 
-    directory_id = fields.Many2one(
-        "microsoft.contacts.directory", required=True, ondelete="cascade", index=True
-    )
     group_object_id = fields.Char(
         "Group Object ID", required=True, help="The group's Object ID in Microsoft Entra ID."
     )
@@ -21,19 +19,3 @@ class MicrosoftContactsDirectoryGroup(models.Model):
             "This group is already listed for this directory.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        records.directory_id._reset_delta()
-        return records
-
-    def write(self, vals):
-        self.directory_id._reset_delta()
-        result = super().write(vals)
-        self.directory_id._reset_delta()
-        return result
-
-    def unlink(self):
-        self.directory_id._reset_delta()
-        return super().unlink()

@@ -8,12 +8,10 @@ class MicrosoftContactsDirectoryMapping(models.Model):
     """Which Entra ID user attribute fills which partner field, and whether it overwrites."""
 
     _name = "microsoft.contacts.directory.mapping"
+    _inherit = ["microsoft.contacts.directory.part"]
     _description = "Entra ID Attribute Mapping"
     _order = "sequence, id"
 
-    directory_id = fields.Many2one(
-        "microsoft.contacts.directory", required=True, ondelete="cascade", index=True
-    )
     sequence = fields.Integer(default=10)
     attribute = fields.Selection(list(USER_ATTRIBUTES), "Entra ID Attribute", required=True)
     field_id = fields.Many2one(
@@ -39,22 +37,6 @@ class MicrosoftContactsDirectoryMapping(models.Model):
             "Each contact field can be filled by one attribute only.",
         ),
     ]
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        records.directory_id._reset_delta()
-        return records
-
-    def write(self, vals):
-        self.directory_id._reset_delta()
-        result = super().write(vals)
-        self.directory_id._reset_delta()
-        return result
-
-    def unlink(self):
-        self.directory_id._reset_delta()
-        return super().unlink()
 
     @api.constrains("field_id")
     def _check_field_id(self):
