@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from odoo.tests import TransactionCase, new_test_user
+
 SIMULATOR_ENV = "MICROSOFT_CONTACTS_SIMULATOR_URL"
 TIMEOUT = 10
 
@@ -169,3 +171,53 @@ class OutlookMailbox:
         return self.simulator._call(
             "POST", f"users/{self.user_id}/folders/{folder_id}/reset_sync_state"
         )
+
+
+def first_email(item):
+    """The first address of a Graph contact, lowercased ("" when none)."""
+    addresses = item.get("emailAddresses") or []
+    return (addresses[0].get("address") or "").lower() if addresses else ""
+
+
+class OutlookSyncCase(TransactionCase):
+    """An Odoo user's account, signed in through real MSAL to one simulator mailbox."""
+
+    client_id = "odoo-contacts-app"
+    client_secret = "odoo-contacts-secret"
+    redirect_uri = "http://localhost:8069/microsoft_account/authentication"
+    account_login = "outlook_sync_user"
+    mailbox_upn = "megan@contoso.test"
+    mailbox_name = "Megan Bowen"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.from_environment()
+        point_at_simulator(cls.env, cls.simulator, cls.client_id, cls.client_secret)
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "microsoft_contacts_tenant_id", "organizations"
+        )
+        cls.account_user = new_test_user(
+            cls.env, login=cls.account_login, name=cls.account_login.replace("_", " ").title()
+        )
+        cls.Partner = cls.env["res.partner"]
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.simulator.register_app(self.client_id, self.client_secret, [self.redirect_uri])
+        owner = self.simulator.add_user(self.mailbox_upn, display_name=self.mailbox_name)
+        self.simulator.configure(consent_mode="auto", default_user=owner["id"])
+        self.mailbox = OutlookMailbox(self.simulator, owner["id"])
+        self.account = self.env["microsoft.contacts.account"].create(
+            {"user_id": self.account_user.id}
+        )
+        sign_in_account(
+            self.account, self.simulator, self.redirect_uri, login_hint=self.mailbox_upn
+        )
+        self.assertEqual(self.account.state, "connected")
+
+    def _sync(self, account=None):
+        run = (account or self.account)._sync_outlook()
+        self.assertTrue(run, "the account was not locked by anyone else")
+        return run

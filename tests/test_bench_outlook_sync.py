@@ -12,16 +12,15 @@ import time
 from unittest.mock import patch
 
 from odoo import sql_db
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import tagged
 
 from odoo.addons.microsoft_contacts.graph import Pacer
 
-from .common import GraphSimulatorAdmin, OutlookMailbox, point_at_simulator, sign_in_account
+from .common import OutlookSyncCase
 
 _logger = logging.getLogger(__name__)
 CLIENT_ID = "bench-sync-app"
 CLIENT_SECRET = "bench-sync-secret"
-REDIRECT_URI = "http://localhost:8069/microsoft_account/authentication"
 FOLDER = "Odoo Contacts"
 SMALL = 1000
 LARGE = 10000
@@ -36,29 +35,13 @@ OUTLOOK_RATE_LIMIT = 10000  # the simulator's default, per 600 s
 
 
 @tagged("-standard", "-at_install", "post_install", "microsoft_contacts_bench_sync")
-class BenchOutlookSync(TransactionCase):
+class BenchOutlookSync(OutlookSyncCase):
     large_estimate = None  # seconds a 10,000 initial push is expected to take
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
-        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
-        cls.env["ir.config_parameter"].sudo().set_param(
-            "microsoft_contacts_tenant_id", "organizations"
-        )
-        cls.owner = new_test_user(cls.env, login="bench_sync_owner", name="Bench Sync Owner")
-
-    def setUp(self):
-        super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
-        user = self.simulator.add_user("bench@contoso.test", display_name="Bench Mailbox")
-        self.simulator.configure(consent_mode="auto", default_user=user["id"])
-        self.mailbox = OutlookMailbox(self.simulator, user["id"])
-        self.account = self.env["microsoft.contacts.account"].create({"user_id": self.owner.id})
-        sign_in_account(self.account, self.simulator, REDIRECT_URI)
-        self.assertEqual(self.account.state, "connected")
+    client_id = CLIENT_ID
+    client_secret = CLIENT_SECRET
+    account_login = "bench_sync_owner"
+    mailbox_upn = "bench@contoso.test"
+    mailbox_name = "Bench Mailbox"
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -2,55 +2,22 @@ import re
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.microsoft_contacts.sync.mapping import PARTNER_REF_PROPERTY_ID
 
-from .common import GraphSimulatorAdmin, OutlookMailbox, point_at_simulator, sign_in_account
+from .common import OutlookSyncCase, first_email
 
-CLIENT_ID = "odoo-contacts-app"
-CLIENT_SECRET = "odoo-contacts-secret"
-REDIRECT_URI = "http://localhost:8069/microsoft_account/authentication"
 FOLDER = "Odoo Contacts"
 
 
-def _email(item):
-    addresses = item.get("emailAddresses") or []
-    return (addresses[0].get("address") or "").lower() if addresses else ""
-
-
 @tagged("post_install", "-at_install")
-class TestOutlookSync(TransactionCase):
+class TestOutlookSync(OutlookSyncCase):
     """One account's two-way sync against the simulator's mailbox, over HTTPS."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
-        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
-        cls.env["ir.config_parameter"].sudo().set_param(
-            "microsoft_contacts_tenant_id", "organizations"
-        )
-        cls.olivia = new_test_user(cls.env, login="olivia_sync", name="Olivia Sync")
-        cls.Partner = cls.env["res.partner"]
-
-    def setUp(self):
-        super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
-        megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
-        self.simulator.configure(consent_mode="auto", default_user=megan["id"])
-        self.mailbox = OutlookMailbox(self.simulator, megan["id"])
-        self.account = self.env["microsoft.contacts.account"].create({"user_id": self.olivia.id})
-        sign_in_account(self.account, self.simulator, REDIRECT_URI)
-        self.assertEqual(self.account.state, "connected")
+    account_login = "olivia_sync"
 
     # -- helpers ------------------------------------------------------------------------
-
-    def _sync(self):
-        run = self.account._sync_outlook()
-        self.assertTrue(run, "the account was not locked by anyone else")
-        return run
 
     def _folder_id(self):
         folder = self.mailbox.folder(FOLDER)
@@ -61,7 +28,7 @@ class TestOutlookSync(TransactionCase):
         return [
             item
             for item in self.mailbox.contacts(self._folder_id())
-            if _email(item) == email.lower()
+            if first_email(item) == email.lower()
         ]
 
     def _partners(self, email):
@@ -99,7 +66,7 @@ class TestOutlookSync(TransactionCase):
 
     # -- tests --------------------------------------------------------------------------
 
-    def test_first_sync_both_ways_matches_by_email(self):
+    def test_first_sync_both_ways_matches_byfirst_email(self):
         run = self._first_sync()
         self.assertEqual(run.state, "done", run.message)
         self.assertTrue(run.full_sync)
@@ -272,7 +239,11 @@ class TestOutlookSync(TransactionCase):
         self.assertEqual(len([i for i in items if i["id"] == bert_item["id"]]), 1)
         self.assertEqual(
             len(
-                [i for i in items if _email(i) in ("bert.odoo@example.com", "bert.new@example.com")]
+                [
+                    i
+                    for i in items
+                    if first_email(i) in ("bert.odoo@example.com", "bert.new@example.com")
+                ]
             ),
             1,
             "no duplicate of Bert in Outlook",
@@ -286,8 +257,8 @@ class TestOutlookSync(TransactionCase):
     def test_bad_record_is_a_failed_line_and_the_rest_syncs(self):
         bad = self.Partner.create({"name": "Broken Email", "email": "broken@@example"})
         good = self.Partner.create({"name": "Good Email", "email": "good.email@example.com"})
-        run = self.account._sync_outlook(trigger_user=self.olivia)  # with the user's toast
-        self.assertEqual(run.user_id, self.olivia)
+        run = self.account._sync_outlook(trigger_user=self.account_user)  # with the user's toast
+        self.assertEqual(run.user_id, self.account_user)
         self.assertEqual(run.state, "done", run.message)
         failed = run.line_ids.filtered(lambda ln: ln.partner_id == bad)
         self.assertEqual(failed.mapped("status"), ["failed"])
@@ -369,15 +340,15 @@ class TestOutlookSync(TransactionCase):
     def test_users_read_only_their_own_links(self):
         self._first_sync()
         Link = self.env["microsoft.contacts.link"]
-        own = Link.with_user(self.olivia).search([])
+        own = Link.with_user(self.account_user).search([])
         self.assertEqual(own, self.account.link_ids)
         self.assertTrue(own)
         stranger = new_test_user(self.env, login="stan_stranger", name="Stan Stranger")
         self.assertFalse(Link.with_user(stranger).search([]))
         with self.assertRaises(AccessError):
-            own.with_user(self.olivia).write({"detached": True})
+            own.with_user(self.account_user).write({"detached": True})
         self.assertFalse(
-            self.account.with_user(self.olivia).read(["sync_direction"])[0].get("delta_link")
+            self.account.with_user(self.account_user).read(["sync_direction"])[0].get("delta_link")
         )
 
     def test_a_failing_odoo_write_fails_its_record_only(self):
@@ -440,9 +411,9 @@ class TestOutlookSync(TransactionCase):
 
     def test_partner_knows_it_is_synced_with_my_outlook(self):
         self._first_sync()
-        synced = self.Partner.with_user(self.olivia).search(
+        synced = self.Partner.with_user(self.account_user).search(
             [("microsoft_contacts_synced", "=", True)]
         )
         self.assertIn(self.anna, synced)
-        self.assertTrue(self.anna.with_user(self.olivia).microsoft_contacts_synced)
+        self.assertTrue(self.anna.with_user(self.account_user).microsoft_contacts_synced)
         self.assertFalse(self.anna.microsoft_contacts_synced, "not the admin's Outlook")

@@ -4,21 +4,18 @@ and company linking."""
 
 from unittest.mock import patch
 
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.microsoft_contacts.graph.client import GraphClient
 
-from .common import GraphSimulatorAdmin, OutlookMailbox, point_at_simulator, sign_in_account
+from .common import (
+    OutlookMailbox,
+    OutlookSyncCase,
+    first_email,
+    sign_in_account,
+)
 
-CLIENT_ID = "odoo-contacts-app"
-CLIENT_SECRET = "odoo-contacts-secret"
-REDIRECT_URI = "http://localhost:8069/microsoft_account/authentication"
 FOLDER = "Odoo Contacts"
-
-
-def _email(item):
-    addresses = item.get("emailAddresses") or []
-    return (addresses[0].get("address") or "").lower() if addresses else ""
 
 
 def _person(given, surname, email, **extra):
@@ -31,35 +28,10 @@ def _person(given, surname, email, **extra):
 
 
 @tagged("post_install", "-at_install")
-class TestOutlookSyncPolicies(TransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
-        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
-        cls.env["ir.config_parameter"].sudo().set_param(
-            "microsoft_contacts_tenant_id", "organizations"
-        )
-        cls.olivia = new_test_user(cls.env, login="olivia_policies", name="Olivia Policies")
-        cls.Partner = cls.env["res.partner"]
-
-    def setUp(self):
-        super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
-        megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
-        self.simulator.configure(consent_mode="auto", default_user=megan["id"])
-        self.mailbox = OutlookMailbox(self.simulator, megan["id"])
-        self.account = self.env["microsoft.contacts.account"].create({"user_id": self.olivia.id})
-        sign_in_account(self.account, self.simulator, REDIRECT_URI, login_hint="megan@contoso.test")
-        self.assertEqual(self.account.state, "connected")
+class TestOutlookSyncPolicies(OutlookSyncCase):
+    account_login = "olivia_policies"
 
     # -- helpers ------------------------------------------------------------------------
-
-    def _sync(self, account=None):
-        run = (account or self.account)._sync_outlook()
-        self.assertTrue(run, "the account was not locked by anyone else")
-        return run
 
     def _synced(self, account=None):
         run = self._sync(account)
@@ -71,7 +43,7 @@ class TestOutlookSyncPolicies(TransactionCase):
         folder = mailbox.folder(FOLDER)
         if not folder:
             return []
-        return [i for i in mailbox.contacts(folder["id"]) if _email(i) == email.lower()]
+        return [i for i in mailbox.contacts(folder["id"]) if first_email(i) == email.lower()]
 
     def _partners(self, email):
         return self.Partner.with_context(active_test=False).search([("email", "=ilike", email)])
@@ -169,7 +141,9 @@ class TestOutlookSyncPolicies(TransactionCase):
         mailbox_b = OutlookMailbox(self.simulator, adele["id"])
         bruno = new_test_user(self.env, login="bruno_policies", name="Bruno Policies")
         account_b = self.env["microsoft.contacts.account"].create({"user_id": bruno.id})
-        sign_in_account(account_b, self.simulator, REDIRECT_URI, login_hint="adele@contoso.test")
+        sign_in_account(
+            account_b, self.simulator, self.redirect_uri, login_hint="adele@contoso.test"
+        )
         self.assertEqual(account_b.state, "connected")
 
         # The same person in both Outlooks, not yet in Odoo.
@@ -213,7 +187,9 @@ class TestOutlookSyncPolicies(TransactionCase):
         mailbox_b = OutlookMailbox(self.simulator, adele["id"])
         bruno = new_test_user(self.env, login="bruno_policies", name="Bruno Policies")
         account_b = self.env["microsoft.contacts.account"].create({"user_id": bruno.id})
-        sign_in_account(account_b, self.simulator, REDIRECT_URI, login_hint="adele@contoso.test")
+        sign_in_account(
+            account_b, self.simulator, self.redirect_uri, login_hint="adele@contoso.test"
+        )
         odo = self.Partner.create({"name": "Odo Both", "email": "odo.both@example.com"})
         self._synced()
         self._synced(account_b)
@@ -297,7 +273,7 @@ class TestOutlookSyncPolicies(TransactionCase):
         def delta(client, *args, **kwargs):
             result = original(client, *args, **kwargs)
             for item in result.items:
-                email = _email(item)
+                email = first_email(item)
                 if email == "four.emails@example.com":
                     item["emailAddresses"] = [
                         {"address": f"four{i}@example.com"} for i in range(3)
@@ -337,9 +313,9 @@ class TestOutlookSyncPolicies(TransactionCase):
         self.assertGreaterEqual(run.count_new, 60, run.line_ids.mapped("reason"))
         self.assertEqual(run.count_failed, 0)
         items = self.mailbox.contacts(self.mailbox.folder(FOLDER)["id"])
-        storm = [i for i in items if _email(i).startswith("storm")]
+        storm = [i for i in items if first_email(i).startswith("storm")]
         self.assertEqual(len(storm), 60)
-        self.assertEqual(len({_email(i) for i in storm}), 60, "each created once")
+        self.assertEqual(len({first_email(i) for i in storm}), 60, "each created once")
         self.assertGreater(self.simulator.stats()["throttled_total"], 0, "it did storm")
         self.assertEqual(
             len(self.account.link_ids.filtered(lambda lk: lk.partner_id.name.startswith("Storm"))),
@@ -351,7 +327,7 @@ class TestOutlookSyncPolicies(TransactionCase):
     def test_scope_my_contacts(self):
         self.account.sync_scope = "my"
         mine = self.Partner.create(
-            {"name": "Mine Only", "email": "mine.only@example.com", "user_id": self.olivia.id}
+            {"name": "Mine Only", "email": "mine.only@example.com", "user_id": self.account_user.id}
         )
         self.Partner.create({"name": "Not Mine", "email": "not.mine@example.com"})
         self._synced()
