@@ -8,7 +8,10 @@ stored only when every change of the round was applied.
 
 import json
 import logging
+import threading
+import zlib
 from collections import deque
+from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
@@ -35,6 +38,10 @@ _logger = logging.getLogger(__name__)
 EXPAND_PARTNER_REF = f"singleValueExtendedProperties($filter=id eq '{PARTNER_REF_PROPERTY_ID}')"
 # The cron syncs an account again once this long has passed since its last attempt.
 SYNC_INTERVAL = timedelta(minutes=20)
+# Namespace of the PostgreSQL advisory locks that keep one run per account at a time.
+SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
+# Record pairs applied between two commits (a crash keeps what the earlier chunks did).
+DEFAULT_CHUNK_SIZE = 500
 
 PARTNER_FIELDS = [
     "name",
@@ -100,6 +107,10 @@ class FolderGoneError(Exception):
     """The folder synced before vanished in Outlook: nothing may be read as deleted."""
 
 
+class SyncLockLostError(Exception):
+    """Another worker took the account between a commit and the lock taken again."""
+
+
 class MicrosoftContactsAccountSync(models.Model):
     _inherit = "microsoft.contacts.account"
 
@@ -118,14 +129,17 @@ class MicrosoftContactsAccountSync(models.Model):
             order="last_sync_at asc nulls first, id",
         )
         done = 0
+        auto_commit = self._sync_auto_commit()
         for index, account in enumerate(due):
             try:
-                with self.env.cr.savepoint():
+                with nullcontext() if auto_commit else self.env.cr.savepoint():
                     run = account._sync_outlook()
             except Exception:
                 # _sync_outlook logs its own failures on the run; this is a last resort so
                 # that one account never stops the others.
                 _logger.exception("Outlook sync of account %s failed", account.id)
+                if auto_commit:
+                    self.env.cr.rollback()
                 account.last_sync_at = fields.Datetime.now()
                 run = True
             if run is None:
@@ -144,19 +158,18 @@ class MicrosoftContactsAccountSync(models.Model):
         return True
 
     def _sync_outlook(self, trigger_user=None, confirm_deletions=False):
-        """Run one sync; returns the run, or None when another worker holds the account."""
+        """Run one sync; returns the run, or None when another worker holds the account.
+
+        Outside tests the run commits after each chunk of records (and once the token is
+        fetched, so that a rotated refresh token is never rolled back); the advisory lock
+        that keeps other workers out is a transaction lock, taken again after each commit.
+        """
         self.ensure_one()
         account = self.sudo()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM %s WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
-                SQL.identifier(self._table),
-                self.id,
-            )
-        )
-        if not self.env.cr.fetchone():
+        if not account._lock_sync():
             _logger.info("Outlook account %s is being synced by another worker", self.id)
             return None
+        auto_commit = self._sync_auto_commit()
         run = (
             self.env["microsoft.contacts.sync.run"]
             .sudo()
@@ -170,41 +183,88 @@ class MicrosoftContactsAccountSync(models.Model):
         )
         account.last_sync_at = fields.Datetime.now()
         try:
-            # Outside the savepoint: a refreshed token cache must survive a failed run.
             account._get_access_token()
         except AuthExpiredError as error:
             account._mark_needs_reconnect(str(error))
-            return account._fail_run(run, str(error))
+            return account._fail_run(run, str(error), trigger_user)
         except (GraphError, UserError) as error:
-            return account._fail_run(run, str(error))
+            return account._fail_run(run, str(error), trigger_user)
+        outlook_run = _OutlookRun(account, run, confirm_deletions, auto_commit)
         try:
-            with self.env.cr.savepoint():
-                _OutlookRun(account, run, confirm_deletions).execute()
-        except AuthExpiredError as error:
-            account._mark_needs_reconnect(str(error))
-            account._fail_run(run, str(error))
-        except FolderGoneError:
-            account._fail_run(
-                run,
-                self.env._(
-                    "The folder %s was deleted in Outlook. Nothing was changed; reset the "
-                    "Outlook sync of this account to sync again.",
-                    account.folder_name,
-                ),
-            )
-        except (GraphError, UserError) as error:
-            _logger.info("Outlook sync of account %s failed: %s", self.id, error)
-            account._fail_run(run, str(error))
-        except Exception as error:
-            _logger.exception("Outlook sync of account %s failed unexpectedly", self.id)
-            account._fail_run(run, self.env._("Unexpected error: %s", error))
+            if auto_commit:
+                outlook_run.checkpoint()
+            # Without commits, a savepoint undoes a failed run as a whole.
+            with nullcontext() if auto_commit else self.env.cr.savepoint():
+                outlook_run.execute()
+        except Exception as error:  # every failure ends on the run
+            account._end_failed_run(run, error, auto_commit)
         if trigger_user:
             account._toast_run(trigger_user, run)
         return run
 
-    def _fail_run(self, run, message):
+    def _sync_auto_commit(self):
+        """Commit per chunk, except inside tests (which may ask for it through the context)."""
+        return self.env.context.get(
+            "microsoft_contacts_auto_commit",
+            not getattr(threading.current_thread(), "testing", False),
+        )
+
+    def _lock_sync(self):
+        """Take this account's sync lock for the current transaction; False if held."""
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", SYNC_LOCK_CLASS, self.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _is_sync_running(self):
+        """Whether another worker holds this account's sync lock right now."""
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                """SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+                      AND database = (SELECT oid FROM pg_database
+                                       WHERE datname = current_database())
+                      AND classid = %s AND objid = %s AND objsubid = 2""",
+                SYNC_LOCK_CLASS,
+                self.id,
+            )
+        )
+        return bool(self.env.cr.fetchone())
+
+    def _end_failed_run(self, run, error, auto_commit):
+        """Record why the run stopped; with commits, back to the last chunk first."""
+        if auto_commit:
+            # A token refreshed since the last commit must outlive the rollback.
+            token_cache = self.token_cache
+            self.env.cr.rollback()
+            if token_cache != self.token_cache:
+                self.token_cache = token_cache
+            self._lock_sync()
+        if isinstance(error, AuthExpiredError):
+            self._mark_needs_reconnect(str(error))
+            message = str(error)
+        elif isinstance(error, FolderGoneError):
+            message = self.env._(
+                "The folder %s was deleted in Outlook. Nothing was changed; reset the "
+                "Outlook sync of this account to sync again.",
+                self.folder_name,
+            )
+        elif isinstance(error, SyncLockLostError):
+            message = self.env._("Another worker took this account over; the sync goes on there.")
+        elif isinstance(error, GraphError | UserError):
+            _logger.info("Outlook sync of account %s failed: %s", self.id, error)
+            message = str(error)
+        else:
+            _logger.exception("Outlook sync of account %s failed unexpectedly", self.id)
+            message = self.env._("Unexpected error: %s", error)
+        self._fail_run(run, message)
+
+    def _fail_run(self, run, message, trigger_user=None):
         run.write({"state": "failed", "message": message, "finished_at": fields.Datetime.now()})
         self.last_error = message
+        if trigger_user:
+            self._toast_run(trigger_user, run)
         return run
 
     def _toast_run(self, user, run):
@@ -280,10 +340,19 @@ class MicrosoftContactsAccountSync(models.Model):
 class _OutlookRun:
     """The state of one run: kept out of the model so that helpers share it plainly."""
 
-    def __init__(self, account, run, confirm_deletions):
+    def __init__(self, account, run, confirm_deletions, auto_commit=False):
         self.account = account
         self.env = account.env
         self.run = run
+        self.auto_commit = auto_commit
+        self.chunk_size = max(
+            int(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("microsoft_contacts.sync_chunk_size", DEFAULT_CHUNK_SIZE)
+            ),
+            1,
+        )
         self.policies = account._sync_policies(confirm_deletions)
         self.lines = []
         self.counts = dict.fromkeys(("new", "updated", "unchanged", "archived", "failed"), 0)
@@ -326,9 +395,7 @@ class _OutlookRun:
             self._apply(plan, folder_id)
         if not self.incomplete:
             account.delta_link = delta_link
-        for line in self.lines:
-            line["run_id"] = self.run.id
-        self.env["microsoft.contacts.sync.run.line"].sudo().create(self.lines)
+        self._save_lines()
         if not message and self.incomplete:
             message = self.env._(
                 "Some changes could not be applied; they are tried again on the next sync."
@@ -343,6 +410,24 @@ class _OutlookRun:
             }
         )
         account.last_error = message if plan.blocked else False
+
+    def checkpoint(self):
+        """Keep what is done so far: lines and counts on the run, then commit if allowed."""
+        self._save_lines()
+        self.run.write({f"count_{key}": value for key, value in self.counts.items()})
+        if not self.auto_commit:
+            return
+        # Background runs only (cron, or a request that asked for it): the chunks already
+        # written to Outlook must stay linked in Odoo whatever happens next.
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        if not self.account._lock_sync():
+            raise SyncLockLostError()
+
+    def _save_lines(self):
+        for line in self.lines:
+            line["run_id"] = self.run.id
+        self.env["microsoft.contacts.sync.run.line"].sudo().create(self.lines)
+        self.lines = []
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -650,7 +735,19 @@ class _OutlookRun:
             group.actions.append(action)
             group.partner_id = group.partner_id or action.partner_id
             group.outlook_id = group.outlook_id or action.outlook_id
-        pending = [g for g in groups.values() if g.actions]
+        # Pairs that only need counting go at once; the others in chunks, committed apart.
+        quiet = {sp.UNCHANGED, sp.SKIP}
+        busy, idle = [], []
+        for group in groups.values():
+            (busy if any(a.kind not in quiet for a in group.actions) else idle).append(group)
+        self._apply_chunk(idle)
+        for start in range(0, len(busy), self.chunk_size):
+            if start:
+                self.checkpoint()
+            self._apply_chunk(busy[start : start + self.chunk_size])
+
+    def _apply_chunk(self, groups):
+        pending = [g for g in groups if g.actions]
         while pending:
             # Odoo-side heads first (bulk), then the Outlook heads in one $batch, in waves:
             # each group goes on in its own order and stops at its first failure.
