@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, escape_psql
 from odoo.tools.safe_eval import safe_eval
 
 from ..graph import (
@@ -365,7 +365,9 @@ class _OutlookRun:
         self.item_labels = {}  # outlook id -> (name, email)
         self.existing_partners = set()
         self.company_by_name = {}  # lower-cased Outlook company name -> company partner id
-        self.created_companies = set()  # names whose company this run created
+        self.title_by_name = {}  # lower-cased title -> res.partner.title id
+        self.tag_by_name = {}  # lower-cased tag -> res.partner.category id
+        self.created_names = []  # (cache, key) of what this run created: undone on rollback
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -645,7 +647,8 @@ class _OutlookRun:
         """Planner values (mapping.ODOO_KEYS) -> res.partner values."""
         vals = {key: values[key] or False for key in PLAIN_VALUES if key in values}
         if "title" in values:
-            vals["title"] = self._title(values["title"])
+            title = (values["title"] or "").strip().lower()
+            vals["title"] = self.title_by_name.get(title, False) if title else False
         if "company_name" in values and not (partner and partner.parent_id):
             # A contact of a company shows the company's name: that one is not rewritten.
             name = (values["company_name"] or "").strip()
@@ -662,7 +665,8 @@ class _OutlookRun:
         if "comment" in values:
             vals["comment"] = values["comment"] or False
         if "category_names" in values and self.policies.sync_categories:
-            vals["category_id"] = [Command.set(self._tags(values["category_names"]))]
+            tags = {self.tag_by_name.get(n.strip().lower()) for n in values["category_names"]}
+            vals["category_id"] = [Command.set(sorted(t for t in tags if t))]
         return vals
 
     def _link_companies(self, names):
@@ -699,14 +703,25 @@ class _OutlookRun:
             created = self.Partner.create([{"name": n, "is_company": True} for n in missing])
             for name, company in zip(missing, created, strict=True):
                 self.company_by_name[name.lower()] = company.id
-                self.created_companies.add(name.lower())
+                self.created_names.append((self.company_by_name, name.lower()))
 
-    def _title(self, name):
-        if not name:
-            return False
-        Title = self.env["res.partner.title"].sudo()
-        title = Title.search([("name", "=ilike", name)], limit=1)
-        return (title or Title.create({"name": name})).id
+    def _resolve_names(self, model, cache, names):
+        """Find titles or tags by name (case ignored) in one query; create the missing ones."""
+        wanted = {}
+        for name in names:
+            name = (name or "").strip()
+            if name and name.lower() not in cache:
+                wanted.setdefault(name.lower(), name)
+        if not wanted:
+            return
+        Model = self.env[model].sudo()
+        domain = expression.OR([[("name", "=ilike", escape_psql(n))] for n in wanted.values()])
+        for record in Model.search_read(domain, ["name"], order="id"):
+            cache.setdefault((record["name"] or "").strip().lower(), record["id"])
+        missing = [name for key, name in wanted.items() if key not in cache]
+        for name, record in zip(missing, Model.create([{"name": n} for n in missing]), strict=True):
+            cache[name.lower()] = record.id
+            self.created_names.append((cache, name.lower()))
 
     def _state(self, country_code, code, name):
         for state in self.states_by_country.get(country_code, ()):
@@ -716,14 +731,6 @@ class _OutlookRun:
             if name and state["name"].lower() == name.lower():
                 return state["id"]
         return False
-
-    def _tags(self, names):
-        Tag = self.env["res.partner.category"].sudo()
-        ids = []
-        for name in names:
-            tag = Tag.search([("name", "=ilike", name)], limit=1) or Tag.create({"name": name})
-            ids.append(tag.id)
-        return ids
 
     # -- apply -------------------------------------------------------------------------------
 
@@ -776,7 +783,7 @@ class _OutlookRun:
 
     def _one_by_one(self, pairs):
         effects = []
-        self._forget_companies()  # rolled back with the savepoint
+        self._forget_created()  # rolled back with the savepoint
         self._forget_creates(pairs)  # rolled back with the savepoint
         for group, action in pairs:
             try:
@@ -784,14 +791,14 @@ class _OutlookRun:
                     effects += self._odoo_actions([(group, action)])
             except Exception as error:
                 self._forget_creates([(group, action)])
-                self._forget_companies()
+                self._forget_created()
                 self._fail(group, action, str(error)[:500])
         return effects
 
-    def _forget_companies(self):
-        for name in self.created_companies:
-            self.company_by_name.pop(name, None)
-        self.created_companies.clear()
+    def _forget_created(self):
+        for cache, key in self.created_names:
+            cache.pop(key, None)
+        self.created_names.clear()
 
     def _forget_creates(self, pairs):
         for group, action in pairs:
@@ -803,11 +810,21 @@ class _OutlookRun:
     def _odoo_actions(self, pairs):
         """Write what the actions say; return the in-memory effects to run once committed."""
         effects = []
-        self._link_companies(
-            a.values.get("company_name")
+        incoming = [
+            a.values
             for _g, a in pairs
             if a.kind in (sp.CREATE_IN_ODOO, sp.UPDATE_ODOO) and a.values
+        ]
+        self._link_companies(v.get("company_name") for v in incoming)
+        self._resolve_names(
+            "res.partner.title", self.title_by_name, (v.get("title") for v in incoming)
         )
+        if self.policies.sync_categories:
+            self._resolve_names(
+                "res.partner.category",
+                self.tag_by_name,
+                (name for v in incoming for name in v.get("category_names") or ()),
+            )
         creates = [(g, a) for g, a in pairs if a.kind == sp.CREATE_IN_ODOO]
         if creates:
             partners = self.Partner.create([self._partner_values(a.values) for _g, a in creates])
