@@ -9,7 +9,6 @@ stored only when every change of the round was applied.
 import json
 import logging
 from collections import deque
-from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from odoo import Command, api, fields, models
@@ -33,8 +32,6 @@ from ..sync.normalize import CountryResolver
 _logger = logging.getLogger(__name__)
 
 EXPAND_PARTNER_REF = f"singleValueExtendedProperties($filter=id eq '{PARTNER_REF_PROPERTY_ID}')"
-# The cron syncs an account again once this long has passed since its last attempt.
-SYNC_INTERVAL = timedelta(minutes=20)
 
 PARTNER_FIELDS = [
     "name",
@@ -113,7 +110,7 @@ class MicrosoftContactsAccountSync(models.Model):
                 ("state", "=", "connected"),
                 "|",
                 ("last_sync_at", "=", False),
-                ("last_sync_at", "<=", fields.Datetime.now() - SYNC_INTERVAL),
+                ("last_sync_at", "<=", fields.Datetime.now() - self._get_sync_interval()),
             ],
             order="last_sync_at asc nulls first, id",
         )

@@ -295,6 +295,11 @@ class TestSyncLog(SyncLogData, TransactionCase):
             self.assertEqual(Run._get_keep_runs(), 50)
         icp.set_param("microsoft_contacts.log_keep_runs", "7")
         self.assertEqual(Run._get_keep_runs(), 7)
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.microsoft_contacts_log_keep_runs, 7)
+        settings.microsoft_contacts_log_keep_runs = 30
+        settings.execute()
+        self.assertEqual(Run._get_keep_runs(), 30)
 
 
 @tagged("post_install", "-at_install")
@@ -390,6 +395,14 @@ class TestSyncLogHttp(SyncLogData, HttpCase):
             ".o_list_view .o_data_row",
             "00:01:15",
             "log_alice",
+        )
+
+    def test_schedule_and_retention_render_in_the_settings(self):
+        self._check_page(
+            "/odoo/settings",
+            "#microsoft_contacts_schedule_setting",
+            "runs each",
+            "log_boss",
         )
 
 
