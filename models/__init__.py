@@ -1,5 +1,7 @@
 from . import microsoft_contacts_account
 from . import microsoft_contacts_account_sync
+from . import microsoft_contacts_account_log
+from . import microsoft_contacts_account_schedule
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_part
 from . import microsoft_contacts_directory_group

@@ -12,7 +12,6 @@ import threading
 import zlib
 from collections import deque
 from contextlib import nullcontext
-from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from odoo import Command, api, fields, models
@@ -36,8 +35,6 @@ from ..sync.normalize import CountryResolver
 _logger = logging.getLogger(__name__)
 
 EXPAND_PARTNER_REF = f"singleValueExtendedProperties($filter=id eq '{PARTNER_REF_PROPERTY_ID}')"
-# The cron syncs an account again once this long has passed since its last attempt.
-SYNC_INTERVAL = timedelta(minutes=20)
 # Namespace of the PostgreSQL advisory locks that keep one run per account at a time.
 SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
 # Record pairs applied between two commits (a crash keeps what the earlier chunks did).
@@ -125,7 +122,7 @@ class MicrosoftContactsAccountSync(models.Model):
                 ("state", "=", "connected"),
                 "|",
                 ("last_sync_at", "=", False),
-                ("last_sync_at", "<=", fields.Datetime.now() - SYNC_INTERVAL),
+                ("last_sync_at", "<=", fields.Datetime.now() - self._get_sync_interval()),
             ],
             order="last_sync_at asc nulls first, id",
         )

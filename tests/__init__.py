@@ -9,3 +9,5 @@ from . import test_settings
 from . import test_outlook_sync
 from . import test_outlook_sync_policies
 from . import test_outlook_sync_chunks
+from . import test_sync_log
+from . import test_sync_schedule
