@@ -267,18 +267,16 @@ class MicrosoftContactsAccountSync(models.Model):
 
     def _toast_run(self, user, run):
         failed = run.state == "failed"
+        warned = run.message or run.count_failed or run.count_conflict
         user.partner_id._bus_send(
             "simple_notification",
             {
-                "type": "danger" if failed else "success",
-                "title": self.env._("Outlook contacts"),
-                "message": run.message
-                or self.env._(
-                    "%(new)s new, %(updated)s updated, %(failed)s failed.",
-                    new=run.count_new,
-                    updated=run.count_updated,
-                    failed=run.count_failed,
-                ),
+                "type": "danger" if failed else "warning" if warned else "success",
+                "title": self.env._("Outlook contacts synced")
+                if not failed
+                else self.env._("Outlook contacts sync failed"),
+                "message": run._get_summary_message(),
+                "sticky": bool(failed),
             },
         )
 
