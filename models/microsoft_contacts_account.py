@@ -181,6 +181,15 @@ class MicrosoftContactsAccount(models.Model):
     delta_link = fields.Char(groups="base.group_system", copy=False)
     last_sync_at = fields.Datetime("Last Sync", readonly=True, copy=False)
     link_ids = fields.One2many("microsoft.contacts.link", "account_id", "Synced Contacts")
+    excluded_partner_ids = fields.Many2many(
+        "res.partner",
+        "microsoft_contacts_account_excluded_partner_rel",
+        "account_id",
+        "partner_id",
+        string="Contacts Not Synced",
+        help="Contacts the owner stopped syncing before they reached Outlook: they stay out of "
+        "the contacts to sync.",
+    )
 
     _sql_constraints = [
         ("user_unique", "UNIQUE(user_id)", "Each user has a single Outlook contacts account."),
