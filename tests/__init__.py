@@ -8,4 +8,5 @@ from . import test_install
 from . import test_settings
 from . import test_outlook_sync
 from . import test_outlook_sync_policies
+from . import test_my_outlook_page
 from . import test_partner_outlook_status
