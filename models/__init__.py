@@ -11,3 +11,4 @@ from . import microsoft_contacts_sync_run
 from . import microsoft_contacts_sync_run_line
 from . import res_config_settings
 from . import res_partner
+from . import res_users

@@ -297,6 +297,8 @@ class MicrosoftContactsAccountSync(models.Model):
 
     def _partner_scope_domain(self):
         domain = []
+        if self.excluded_partner_ids:
+            domain.append(("id", "not in", self.excluded_partner_ids.ids))
         if not self.include_companies:
             domain.append(("is_company", "=", False))
         if self.sync_scope == "reachable":
