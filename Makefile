@@ -1,6 +1,8 @@
 # Outlook Contacts Sync for Odoo: developer entry points.
 #   make test   tier 1 (pure Python + simulator), tier 2 (Odoo, when an Odoo 18 tree is found), lint
-#   make demo   (arrives with the user-experience issue)
+#   make demo   Odoo 18 + demo data + this addon on http://localhost:8069 (admin / admin), pointed
+#               at a local Graph simulator holding ~200 Outlook contacts; Ctrl-C stops it all
+#   make demo-check   the same started, checked over HTTP and stopped (non-interactive, for CI)
 #   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
 #   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op, throttled
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of
@@ -11,7 +13,7 @@ PYTHON ?= python3
 VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
-.PHONY: test test-unit test-odoo lint venv clean demo bench-directory bench-sync
+.PHONY: test test-unit test-odoo lint venv clean demo demo-check bench-directory bench-sync
 
 test:
 	@bash tools/run_tests.sh all
@@ -35,9 +37,12 @@ bench-directory:
 bench-sync:
 	@ODOO_TIER_TAGS=microsoft_contacts_bench_sync bash tools/run_tests.sh odoo
 
+# DEMO_PORT (Odoo, default 8069) and DEMO_SIM_PORT (the simulator, default 8443) move the ports.
 demo:
-	@echo "make demo arrives with the 'Sync with Outlook for users' issue; nothing to run yet." >&2
-	@exit 2
+	@bash tools/demo.sh
+
+demo-check:
+	@bash tools/demo.sh --check
 
 clean:
 	rm -rf $(VENV) .tmp .pytest_cache .ruff_cache .hypothesis

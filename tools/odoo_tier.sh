@@ -9,7 +9,7 @@
 #   mc_calendar  the addon beside microsoft_calendar: installs cleanly, the coexistence tests
 set -uo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/common.sh"
 : "${VENV:?}" "${ODOO_PATH:?}" "${WORK:?}"
 python="$VENV/bin/python"
 run=$(mktemp -d "${TMPDIR:-/tmp}/microsoft_contacts_tier2.XXXXXX")
@@ -19,7 +19,7 @@ echo "0 1 0" >"$counts"
 sim_pid=""
 
 cleanup() {
-    [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+    [ -n "$sim_pid" ] && stop_process "$sim_pid"
     bash "$root/tools/pgcluster.sh" stop "$run/pg"
     rm -rf "$run"
 }
@@ -30,32 +30,21 @@ trap 'exit 130' INT TERM
 mkdir -p "$run/addons"
 ln -s "$root" "$run/addons/microsoft_contacts"
 
-read -r host port user < <(bash "$root/tools/pgcluster.sh" start "$run/pg" | sed 's/[a-z]*=//g') \
-    || { echo "tier 2: could not start PostgreSQL" >&2; exit 1; }
-[ -n "${host:-}" ] || { echo "tier 2: could not start PostgreSQL" >&2; exit 1; }
+start_pgcluster "$run/pg" || { echo "tier 2: could not start PostgreSQL" >&2; exit 1; }
 
 # The simulator as its own process, as Microsoft would be.
-PYTHONPATH="$root/tools" "$python" -m graph_simulator --port 0 --seed 1 --state-dir "$run/sim" \
-    >"$run/sim.json" 2>"$run/sim.log" &
-sim_pid=$!
-for _ in $(seq 1 100); do
-    [ -s "$run/sim.json" ] && break
-    sleep 0.1
-done
-sim_url=$("$python" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$run/sim.json") \
-    || { echo "tier 2: the Graph simulator did not start:" >&2; cat "$run/sim.log" >&2; exit 1; }
-sim_bundle=$("$python" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["ca_bundle_path"])' "$run/sim.json")
+start_simulator "$run/sim" 0 --seed 1 || exit 1
 export MICROSOFT_CONTACTS_SIMULATOR_URL="$sim_url"
 export REQUESTS_CA_BUNDLE="$sim_bundle"
 
-http_port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+http_port=$(free_port)
 cat >"$run/odoo.conf" <<EOF
 [options]
 addons_path = $ODOO_PATH/addons,$run/addons
 data_dir = $run/data
-db_host = $host
-db_port = $port
-db_user = $user
+db_host = $pg_host
+db_port = $pg_port
+db_user = $pg_user
 http_interface = 127.0.0.1
 http_port = $http_port
 list_db = False

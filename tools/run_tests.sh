@@ -9,52 +9,15 @@
 # and says loudly when it is skipped.
 set -uo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/common.sh"
 cd "$root" || exit 1
 mode=${1:-all}
-PYTHON=${PYTHON:-python3}
-VENV=${VENV:-.venv}
-case "$VENV" in /*) ;; *) VENV="$root/$VENV" ;; esac
+resolve_venv
 work="$root/.tmp"
 mkdir -p "$work"
 
-say() { printf '\n=== %s\n' "$*"; }
-
 # name -> "passed failed skipped" (or a reason when skipped as a whole)
 declare -A passed failed skipped status
-
-ensure_venv() {
-    if ! "$PYTHON" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then
-        echo "Python 3.10-3.12 is required; set PYTHON=/path/to/python3.x (found: $("$PYTHON" --version 2>&1))" >&2
-        return 1
-    fi
-    if [ ! -x "$VENV/bin/python" ]; then
-        say "creating virtualenv $VENV"
-        "$PYTHON" -m venv "$VENV" || return 1
-    fi
-    install_requirements base requirements.txt requirements-test.txt
-}
-
-# install_requirements NAME FILE... : pip install once per content of the files
-install_requirements() {
-    local name=$1; shift
-    local stamp="$VENV/.installed-$name"
-    local digest
-    digest=$(cat "$@" | sha256sum | cut -d' ' -f1)
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
-        say "installing pinned Python dependencies ($name)"
-        local args=()
-        for f in "$@"; do args+=(-r "$f"); done
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" 2>&1 \
-            | grep -v "is ignored: it is neither a file nor a directory" || true
-        "$VENV/bin/python" -m pip check >/dev/null 2>&1 || {
-            "$VENV/bin/python" -m pip check >&2
-            echo "pip check failed for $name" >&2
-            return 1
-        }
-        echo "$digest" >"$stamp"
-    fi
-}
 
 # junit_counts FILE -> "passed failed skipped"
 junit_counts() {
@@ -86,26 +49,6 @@ run_unit() {
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1   # collection errors, internal errors
     passed[tier1]=$p; failed[tier1]=$f; skipped[tier1]=$s
     status[tier1]=ran
-}
-
-find_odoo() {
-    local candidates=()
-    if [ -n "${ODOO_PATH:-}" ]; then
-        candidates=("$ODOO_PATH")
-    else
-        candidates=("$root/../odoo" /opt/odoo18 /opt/odoo)
-    fi
-    for dir in "${candidates[@]}"; do
-        if [ -x "$dir/odoo-bin" ] && [ -f "$dir/odoo/release.py" ] \
-            && grep -Eq "^version_info = \(18, 0" "$dir/odoo/release.py"; then
-            (cd "$dir" && pwd)
-            return 0
-        fi
-    done
-    if [ -n "${ODOO_PATH:-}" ]; then
-        echo "ODOO_PATH=$ODOO_PATH does not hold an Odoo 18.0 tree (odoo-bin + odoo/release.py)" >&2
-    fi
-    return 1
 }
 
 run_odoo() {
