@@ -22,5 +22,6 @@
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
         "views/templates.xml",
+        "wizard/microsoft_contacts_sync_preview_views.xml",
     ],
 }
