@@ -206,6 +206,8 @@ class MicrosoftContactsAccountSync(models.Model):
         try:
             if auto_commit:
                 outlook_run.checkpoint()
+            # First, so that what it brings in is matched, not copied into the folder.
+            account._import_default_folder(outlook_run)
             # Without commits, a savepoint undoes a failed run as a whole.
             with nullcontext() if auto_commit else self.env.cr.savepoint():
                 outlook_run.execute(chosen)
@@ -387,6 +389,7 @@ class _OutlookRun:
         self.lines = []
         self.counts = dict.fromkeys(("new", "updated", "unchanged", "archived", "failed"), 0)
         self.incomplete = False  # something of the round was not applied: keep the delta link
+        self.notes = []  # what an earlier phase of the run has to say (the default folder)
         self.Link = self.env["microsoft.contacts.link"].sudo()
         self.Partner = self.env["res.partner"].sudo()
         self.by_partner = {}
@@ -424,7 +427,6 @@ class _OutlookRun:
         )
 
     def apply(self, plan, chosen=None):
-        account = self.account
         message = ""
         aside = []
         if chosen is not None:
@@ -444,12 +446,17 @@ class _OutlookRun:
                 len(aside),
             )
         if not self.incomplete:
-            account.delta_link = self.delta_link
+            self._store_delta_link(self.delta_link)
         self._save_lines()
         if not message and self.incomplete:
             message = self.env._(
                 "Some changes could not be applied; they are tried again on the next sync."
             )
+        self._finish(message, plan.blocked)
+
+    def _finish(self, message, blocked):
+        """The run is done: its counts and message (after any notes of an earlier phase)."""
+        message = "\n".join(filter(None, [*self.notes, message]))
         self.run.write(
             {
                 "state": "done",
@@ -459,7 +466,16 @@ class _OutlookRun:
                 **{f"count_{key}": value for key, value in self.counts.items()},
             }
         )
-        account.last_error = message if plan.blocked else False
+        self.account.last_error = message if blocked else False
+
+    def _store_delta_link(self, delta_link):
+        self.account.delta_link = delta_link
+
+    def _stored_delta_link(self):
+        return self.account.delta_link
+
+    def _delta_start(self, folder_id):
+        return f"/me/contactFolders/{quote(folder_id, safe='')}/contacts/delta"
 
     def checkpoint(self):
         """Keep what is done so far: lines and counts on the run, then commit if allowed."""
@@ -568,8 +584,8 @@ class _OutlookRun:
     def _read_outlook(self, folder_id):
         if folder_id is None:  # a dry run before the folder exists
             return sp.OutlookChanges(complete=True), None, True
-        start = f"/me/contactFolders/{quote(folder_id, safe='')}/contacts/delta"
-        read_from = self.account.delta_link if self.read_from is None else self.read_from
+        start = self._delta_start(folder_id)
+        read_from = self._stored_delta_link() if self.read_from is None else self.read_from
         full = not read_from
         try:
             result = self.client.delta(read_from or start)
@@ -639,7 +655,7 @@ class _OutlookRun:
         scope = (
             self.env["res.partner"]
             .with_user(account.user_id)
-            .search(account._partner_scope_domain(), order="id")
+            .search(self._scope_domain(), order="id")
         )
         rows = self.Partner.browse(scope.ids).read(PARTNER_FIELDS, load=None)
         titles = {
@@ -698,7 +714,18 @@ class _OutlookRun:
                 gone[pid] = "archived"
             else:
                 gone[pid] = "out_of_scope"
-        return sp.OdooSide(partners=partners, gone=gone)
+        return sp.OdooSide(
+            partners=partners,
+            gone=gone,
+            held_in_outlook=frozenset(self._held_in_outlook()),
+        )
+
+    def _scope_domain(self):
+        return self.account._partner_scope_domain()
+
+    def _held_in_outlook(self):
+        """Partners Outlook holds in the imported default folder: not copied here again."""
+        return self.account._default_folder_partner_ids()
 
     def _partner_values(self, values, partner=None):
         """Planner values (mapping.ODOO_KEYS) -> res.partner values."""

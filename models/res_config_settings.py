@@ -80,6 +80,11 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="microsoft_contacts.default_scope",
         default="reachable",
     )
+    microsoft_contacts_default_import_default_folder = fields.Boolean(
+        "Import Users' Outlook Contacts Folder",
+        config_parameter="microsoft_contacts.default_import_default_folder",
+        help="New users also import their default Outlook Contacts folder into Odoo, one way.",
+    )
     microsoft_contacts_redirect_uri = fields.Char(
         "Redirect URI", compute="_compute_microsoft_contacts_redirect_uri"
     )

@@ -35,6 +35,7 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
 
     account_id = fields.Many2one("microsoft.contacts.account", required=True, ondelete="cascade")
     first_sync = fields.Boolean(readonly=True)
+    import_default_folder = fields.Boolean(related="account_id.import_default_folder")
     error = fields.Text(readonly=True)
     summary = fields.Char(compute="_compute_summary")
     line_ids = fields.One2many(LINE_MODEL, "preview_id")
