@@ -192,6 +192,24 @@ class TestSyncPreview(OutlookSyncCase):
         self.assertEqual(len(self._partners("dora@example.com")), 1)
         self.assertFalse(self._partners("fred@example.com"))
 
+    def test_an_unticked_match_freezes_both_copies_without_duplicating_them(self):
+        self._world()
+        preview = self._open_preview()
+        anna_line = self._line(preview, "anna@example.com")
+        self.assertEqual(anna_line.section, "link")
+        anna_line.selected = False
+        preview.action_apply()
+        frozen = self._links().filtered("excluded")
+        self.assertEqual(frozen.partner_id, self.anna)
+        self.assertEqual(frozen.outlook_id, self.anna_item["id"])
+        for reset in (False, True):
+            if reset:
+                self.account.sudo().delta_link = False
+            run = self._sync()
+            self.assertEqual(run.state, "done", run.message)
+            self.assertEqual(len(self._items("anna@example.com")), 1, "not pushed again")
+            self.assertEqual(len(self._partners("anna@example.com")), 1, "not imported again")
+
     def test_apply_plans_again_and_keeps_what_changed_since_for_later(self):
         self._world()
         preview = self._open_preview()
