@@ -20,6 +20,7 @@
         "views/microsoft_contacts_directory_views.xml",
         "views/menus.xml",
         "views/res_partner_views.xml",
+        "views/res_users_views.xml",
         "views/res_config_settings_views.xml",
         "views/templates.xml",
         "wizard/microsoft_contacts_sync_preview_views.xml",

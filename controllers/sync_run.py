@@ -4,7 +4,7 @@ import io
 from odoo import http
 from odoo.http import content_disposition, request
 
-DIRECTORY_COLUMNS = ("Email", "Name", "Type", "Action", "Status", "Result")
+CSV_COLUMNS = ("Email", "Name", "Type", "Direction", "Status", "Reason")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -24,23 +24,23 @@ class MicrosoftContactsSyncRunController(http.Controller):
         run.check_access("read")
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(DIRECTORY_COLUMNS)
+        writer.writerow(CSV_COLUMNS)
         selection = {
             name: dict(run.line_ids._fields[name]._description_selection(request.env))
-            for name in ("record_type", "action", "status")
+            for name in ("report_type", "direction", "status")
         }
         for line in run.line_ids:
             writer.writerow(
                 (
                     _cell(line.email),
                     _cell(line.name),
-                    selection["record_type"][line.record_type],
-                    selection["action"][line.action],
+                    selection["report_type"][line.report_type],
+                    selection["direction"][line.direction],
                     selection["status"][line.status],
                     _cell(line.reason),
                 )
             )
-        filename = f"{run.display_name or 'import'}.csv".replace("/", "-")
+        filename = f"{run.display_name or 'sync-log'}.csv".replace("/", "-")
         return request.make_response(
             buffer.getvalue().encode("utf-8-sig"),
             headers=[

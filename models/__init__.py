@@ -1,5 +1,7 @@
 from . import microsoft_contacts_account
 from . import microsoft_contacts_account_sync
+from . import microsoft_contacts_account_log
+from . import microsoft_contacts_account_schedule
 from . import microsoft_contacts_account_sync_request
 from . import microsoft_contacts_account_default_folder
 from . import microsoft_contacts_directory
@@ -12,3 +14,4 @@ from . import microsoft_contacts_sync_run
 from . import microsoft_contacts_sync_run_line
 from . import res_config_settings
 from . import res_partner
+from . import res_users

@@ -59,6 +59,26 @@ SETTING_DEFAULTS = {
     "folder_name": (None, "Odoo Contacts"),
     "scope": (SCOPE_SELECTION, "reachable"),
 }
+# What the owner of an account may change on it; everything else (state, Microsoft sign-in,
+# folder, delta position, exclusions) is written by the actions and the sync, as sudo.
+OWNER_WRITABLE_FIELDS = frozenset(
+    {
+        "sync_direction",
+        "conflict_policy",
+        "outlook_deletion",
+        "odoo_deletion",
+        "outlook_may_clear",
+        "mass_delete_percent",
+        "mass_delete_minimum",
+        "sync_scope",
+        "sync_tag_ids",
+        "sync_domain",
+        "company_linking",
+        "include_companies",
+        "sync_categories",
+        "folder_name",
+    }
+)
 
 
 def _http_session():
@@ -112,24 +132,32 @@ class MicrosoftContactsAccount(models.Model):
         "Direction",
         default=lambda self: self._setting_default("direction"),
         required=True,
+        help="Which way changes travel. One way only: changes made on the other side are "
+        "neither copied nor undone.",
     )
     conflict_policy = fields.Selection(
         CONFLICT_SELECTION,
         "On Conflict",
         default=lambda self: self._setting_default("conflict_policy"),
         required=True,
+        help="When the same field of a contact changed in Odoo and in Outlook since the last "
+        "sync, the value kept. Fields changed on one side only always follow that side.",
     )
     outlook_deletion = fields.Selection(
         OUTLOOK_DELETION_SELECTION,
         "Deleted in Outlook",
         default=lambda self: self._setting_default("outlook_deletion"),
         required=True,
+        help="What a contact deleted in your Outlook folder does to its Odoo contact. Odoo "
+        "contacts are never deleted by the sync.",
     )
     odoo_deletion = fields.Selection(
         ODOO_DELETION_SELECTION,
         "Archived or Deleted in Odoo",
         default=lambda self: self._setting_default("odoo_deletion"),
         required=True,
+        help="What an Odoo contact archived, deleted or moved out of the contacts to sync does "
+        "to its copy in your Outlook folder.",
     )
     outlook_may_clear = fields.Boolean(
         "Outlook May Clear Values",
@@ -141,12 +169,18 @@ class MicrosoftContactsAccount(models.Model):
         help="A run that would delete, archive or unlink more than this share of the synced "
         "contacts (and at least the minimum) waits for a confirmation.",
     )
-    mass_delete_minimum = fields.Integer("Mass Deletion Guard (minimum)", default=10)
+    mass_delete_minimum = fields.Integer(
+        "Mass Deletion Guard (minimum)",
+        default=10,
+        help="Fewer deletions than this never wait for a confirmation.",
+    )
     sync_scope = fields.Selection(
         SCOPE_SELECTION,
         "Contacts to Sync",
         default=lambda self: self._setting_default("scope"),
         required=True,
+        help="The Odoo contacts copied to your Outlook folder. Contacts you stopped syncing "
+        "are left out whatever the choice.",
     )
     sync_tag_ids = fields.Many2many(
         "res.partner.category",
@@ -170,21 +204,81 @@ class MicrosoftContactsAccount(models.Model):
         "earliest created), else to the single company whose name contains it; otherwise "
         "the company is created, or the name is kept as text.",
     )
-    include_companies = fields.Boolean("Include Companies")
-    sync_categories = fields.Boolean("Sync Tags as Categories")
+    include_companies = fields.Boolean(
+        "Include Companies", help="When off, only people are synced, not company contacts."
+    )
+    sync_categories = fields.Boolean(
+        "Sync Tags as Categories",
+        help="Odoo contact tags and Outlook categories follow each other; missing tags are "
+        "created in Odoo.",
+    )
     folder_name = fields.Char(
         "Outlook Folder",
         default=lambda self: self._setting_default("folder_name"),
         required=True,
+        help="The Outlook contacts folder the sync owns, created when missing. After the first "
+        "sync, a new name is used once the Outlook sync is reset.",
     )
     folder_id = fields.Char(groups="base.group_system", copy=False)
     delta_link = fields.Char(groups="base.group_system", copy=False)
     last_sync_at = fields.Datetime("Last Sync", readonly=True, copy=False)
     link_ids = fields.One2many("microsoft.contacts.link", "account_id", "Synced Contacts")
+    excluded_partner_ids = fields.Many2many(
+        "res.partner",
+        "microsoft_contacts_account_excluded_partner_rel",
+        "account_id",
+        "partner_id",
+        string="Contacts Not Synced",
+        help="Contacts the owner stopped syncing before they reached Outlook: they stay out of "
+        "the contacts to sync.",
+    )
+    synced_partner_count = fields.Integer(
+        "Synced Contacts Count", compute="_compute_synced_partner_count"
+    )
+    sync_run_ids = fields.One2many("microsoft.contacts.sync.run", "account_id", "Sync Runs")
+    sync_run_count = fields.Integer("Sync Run Count", compute="_compute_sync_run_count")
 
     _sql_constraints = [
         ("user_unique", "UNIQUE(user_id)", "Each user has a single Outlook contacts account."),
     ]
+
+    def _compute_synced_partner_count(self):
+        counts = dict(
+            self.env["microsoft.contacts.link"]._read_group(
+                [
+                    ("account_id", "in", self.ids),
+                    ("detached", "=", False),
+                    ("partner_id", "!=", False),
+                ],
+                ["account_id"],
+                ["__count"],
+            )
+        )
+        for account in self:
+            account.synced_partner_count = counts.get(account, 0)
+
+    def _compute_sync_run_count(self):
+        counts = dict(
+            self.env["microsoft.contacts.sync.run"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.sync_run_count = counts.get(account, 0)
+
+    def write(self, vals):
+        """Owners change their sync policies; the rest is for the system and its actions."""
+        if not self.env.su and not self.env.user.has_group("base.group_system"):
+            refused = set(vals) - OWNER_WRITABLE_FIELDS
+            if refused:
+                raise AccessError(
+                    self.env._(
+                        "You can only change the sync settings of your Outlook connection, "
+                        "not: %s",
+                        ", ".join(sorted(refused)),
+                    )
+                )
+        return super().write(vals)
 
     # -- configuration --------------------------------------------------------------------
 
@@ -253,11 +347,37 @@ class MicrosoftContactsAccount(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("My Outlook Contacts"),
+            "name": self.env._("My Outlook Sync"),
             "res_model": self._name,
             "res_id": self.id,
             "views": [(False, "form")],
             "target": "current",
+        }
+
+    def action_open_synced_partners(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Contacts Synced with Outlook"),
+            "res_model": "res.partner",
+            "views": [(False, "kanban"), (False, "list"), (False, "form")],
+            "domain": [
+                (
+                    "microsoft_contacts_link_ids",
+                    "any",
+                    [("account_id", "=", self.id), ("detached", "=", False)],
+                )
+            ],
+        }
+
+    def action_open_sync_runs(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Outlook Sync Runs"),
+            "res_model": "microsoft.contacts.sync.run",
+            "views": [(False, "list"), (False, "form")],
+            "domain": [("account_id", "=", self.id)],
         }
 
     def _check_can_manage(self):
@@ -384,7 +504,7 @@ class MicrosoftContactsAccount(models.Model):
                         "title": self.env._("Outlook contacts: reconnect needed"),
                         "message": self.env._(
                             "Microsoft asks you to sign in again (%(reason)s). See your "
-                            "activities, or open My Outlook Contacts, and click Reconnect.",
+                            "activities, or open My Outlook Sync, and click Reconnect.",
                             reason=reason,
                         ),
                     },

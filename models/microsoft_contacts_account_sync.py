@@ -12,7 +12,6 @@ import threading
 import zlib
 from collections import deque
 from contextlib import nullcontext
-from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from odoo import Command, api, fields, models
@@ -37,8 +36,6 @@ from ..sync.normalize import CountryResolver
 _logger = logging.getLogger(__name__)
 
 EXPAND_PARTNER_REF = f"singleValueExtendedProperties($filter=id eq '{PARTNER_REF_PROPERTY_ID}')"
-# The cron syncs an account again once this long has passed since its last attempt.
-SYNC_INTERVAL = timedelta(minutes=20)
 # Namespace of the PostgreSQL advisory locks that keep one run per account at a time.
 SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
 # Record pairs applied between two commits (a crash keeps what the earlier chunks did).
@@ -76,6 +73,7 @@ PLAIN_VALUES = (
     "zip",
     "website",
 )
+ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
 OUTLOOK_KINDS = frozenset(
     {sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK, sp.UPDATE_OUTLOOK, sp.DELETE_IN_OUTLOOK}
 )
@@ -130,7 +128,7 @@ class MicrosoftContactsAccountSync(models.Model):
                 *ready,
                 "|",
                 ("last_sync_at", "=", False),
-                ("last_sync_at", "<=", fields.Datetime.now() - SYNC_INTERVAL),
+                ("last_sync_at", "<=", fields.Datetime.now() - self._get_sync_interval()),
             ],
             order="last_sync_at asc nulls first, id",
         )
@@ -296,18 +294,16 @@ class MicrosoftContactsAccountSync(models.Model):
 
     def _toast_run(self, user, run):
         failed = run.state == "failed"
+        warned = run.message or run.count_failed or run.count_conflict
         user.partner_id._bus_send(
             "simple_notification",
             {
-                "type": "danger" if failed else "success",
-                "title": self.env._("Outlook contacts"),
-                "message": run.message
-                or self.env._(
-                    "%(new)s new, %(updated)s updated, %(failed)s failed.",
-                    new=run.count_new,
-                    updated=run.count_updated,
-                    failed=run.count_failed,
-                ),
+                "type": "danger" if failed else "warning" if warned else "success",
+                "title": self.env._("Outlook contacts synced")
+                if not failed
+                else self.env._("Outlook contacts sync failed"),
+                "message": run._get_summary_message(),
+                "sticky": bool(failed),
             },
         )
 
@@ -328,6 +324,8 @@ class MicrosoftContactsAccountSync(models.Model):
 
     def _partner_scope_domain(self):
         domain = []
+        if self.excluded_partner_ids:
+            domain.append(("id", "not in", self.excluded_partner_ids.ids))
         if not self.include_companies:
             domain.append(("is_company", "=", False))
         if self.sync_scope == "reachable":
@@ -398,6 +396,7 @@ class _OutlookRun:
         self.item_labels = {}  # outlook id -> (name, email)
         self.existing_partners = set()
         self.company_by_name = {}  # lower-cased Outlook company name -> company partner id
+        self.company_address = {}  # company partner id -> its address (ADDRESS_FIELDS)
         self.title_by_name = {}  # lower-cased title -> res.partner.title id
         self.tag_by_name = {}  # lower-cased tag -> res.partner.category id
         self.created_names = []  # (cache, key) of what this run created: undone on rollback
@@ -727,31 +726,65 @@ class _OutlookRun:
         """Partners Outlook holds in the imported default folder: not copied here again."""
         return self.account._default_folder_partner_ids()
 
-    def _partner_values(self, values, partner=None):
-        """Planner values (mapping.ODOO_KEYS) -> res.partner values."""
+    def _partner_values(self, values, partner=None, notes=None):
+        """Planner values (mapping.ODOO_KEYS) -> res.partner values; `notes` gets remarks."""
         vals = {key: values[key] or False for key in PLAIN_VALUES if key in values}
         if "title" in values:
             title = (values["title"] or "").strip().lower()
             vals["title"] = self.title_by_name.get(title, False) if title else False
-        if "company_name" in values and not (partner and partner.parent_id):
-            # A contact of a company shows the company's name: that one is not rewritten.
-            name = (values["company_name"] or "").strip()
-            company_id = self.company_by_name.get(name.lower()) if name else None
-            if company_id and not (partner and (partner.is_company or partner.id == company_id)):
-                vals["parent_id"] = company_id
-                vals["company_name"] = False
-            else:
-                vals["company_name"] = values["company_name"] or False
         if "country_code" in values:
             code = (values["country_code"] or "").upper()
             vals["country_id"] = self.country_by_code.get(code, False)
             vals["state_id"] = self._state(code, values.get("state_code"), values.get("state_name"))
+        if "company_name" in values and not (partner and partner.parent_id):
+            # A contact of a company shows the company's name: that one is not rewritten.
+            name = (values["company_name"] or "").strip()
+            company_id = self.company_by_name.get(name.lower()) if name else None
+            if company_id and (partner and (partner.is_company or partner.id == company_id)):
+                company_id = None
+            if company_id and self._address_conflicts(company_id, vals, partner):
+                # Odoo gives a company's contacts the company's address: linking would
+                # overwrite the address Outlook holds, so the name stays text.
+                company_id = None
+                if notes is not None:
+                    notes.append(
+                        self.env._(
+                            "not linked to the company %s: its address differs from this "
+                            "contact's, which is kept",
+                            name,
+                        )
+                    )
+            if company_id:
+                vals["parent_id"] = company_id
+                vals["company_name"] = False
+            else:
+                vals["company_name"] = values["company_name"] or False
         if "comment" in values:
             vals["comment"] = values["comment"] or False
         if "category_names" in values and self.policies.sync_categories:
             tags = {self.tag_by_name.get(n.strip().lower()) for n in values["category_names"]}
             vals["category_id"] = [Command.set(sorted(t for t in tags if t))]
         return vals
+
+    def _address_conflicts(self, company_id, vals, partner):
+        """Whether the contact has an address of its own that differs from the company's."""
+        own = tuple(
+            _address_value(vals[key] if key in vals else (partner[key] if partner else False))
+            for key in ADDRESS_FIELDS
+        )
+        theirs = self.company_address.get(company_id)
+        if not theirs or not any(theirs):
+            if any(own):
+                # Odoo may give a company without an address the one of its first contact.
+                self.company_address[company_id] = own
+            return False
+        return any(own) and own != theirs
+
+    def _store_company_addresses(self, rows):
+        for row in rows:
+            self.company_address[row["id"]] = tuple(
+                _address_value(row[key]) for key in ADDRESS_FIELDS
+            )
 
     def _link_companies(self, names):
         """Resolve company names to companies (R3), in one query for a batch of records.
@@ -770,9 +803,11 @@ class _OutlookRun:
         domain = expression.OR([[("name", "ilike", name)] for name in wanted.values()])
         companies = self.Partner.search_read(
             expression.AND([[("is_company", "=", True)], domain]),
-            ["name"],
+            ["name", *ADDRESS_FIELDS],
             order="create_date, id",
+            load=None,
         )
+        self._store_company_addresses(companies)
         missing = []
         for key, name in wanted.items():
             exact = [c["id"] for c in companies if (c["name"] or "").strip().lower() == key]
@@ -911,7 +946,11 @@ class _OutlookRun:
             )
         creates = [(g, a) for g, a in pairs if a.kind == sp.CREATE_IN_ODOO]
         if creates:
-            partners = self.Partner.create([self._partner_values(a.values) for _g, a in creates])
+            for group, _action in creates:
+                group.notes = []
+            partners = self.Partner.create(
+                [self._partner_values(a.values, notes=g.notes) for g, a in creates]
+            )
             for (group, _action), partner in zip(creates, partners, strict=True):
                 group.partner_id = partner.id
                 self.existing_partners.add(partner.id)
@@ -923,7 +962,10 @@ class _OutlookRun:
         writes = {}
         for group, action in pairs:
             if action.kind == sp.UPDATE_ODOO:
-                vals = self._partner_values(action.values, self.Partner.browse(group.partner_id))
+                group.notes = []
+                vals = self._partner_values(
+                    action.values, self.Partner.browse(group.partner_id), group.notes
+                )
                 writes.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(
                     group.partner_id
                 )
@@ -1061,7 +1103,7 @@ class _OutlookRun:
         )
         if action.values and not name:
             name, email = action.values.get("name"), action.values.get("email")
-        problems = "; ".join(p.message for p in action.problems if p.message)
+        problems = "; ".join([*(p.message for p in action.problems if p.message), *group.notes])
         text = reason or action.reason or ""
         if problems and problems not in text:
             text = f"{text} ({problems})" if text else problems
@@ -1101,12 +1143,22 @@ class _OutlookRun:
         self.lines.append(self._line(group, action, status="failed", reason=reason))
 
 
+def _address_value(value):
+    """An address field, comparable whatever its source (record, id, text)."""
+    if isinstance(value, models.BaseModel):
+        return value.id or False
+    if isinstance(value, str):
+        return " ".join(value.split()).lower() or False
+    return value or False
+
+
 class _Group:
-    __slots__ = ("actions", "change_key", "key", "outlook_id", "partner_id")
+    __slots__ = ("actions", "change_key", "key", "notes", "outlook_id", "partner_id")
 
     def __init__(self, key):
         self.key = key
         self.actions = deque()
+        self.notes = []
         self.partner_id = None
         self.outlook_id = None
         self.change_key = None

@@ -31,6 +31,18 @@ MASS_ARCHIVE_SHARE = 0.10
 MASS_ARCHIVE_MINIMUM = 10
 
 
+def next_daily_at(after, hour, tz_name):
+    """The first `hour` o'clock (a float, 2.5 = 02:30) in `tz_name` after `after`, naive UTC."""
+    tz = pytz.timezone(tz_name or "UTC")
+    local = pytz.utc.localize(after).astimezone(tz)
+    hours, minutes = divmod(round(hour * 60), 60)
+    at = time(hour=min(hours, 23), minute=minutes)
+    candidate = tz.localize(datetime.combine(local.date(), at))
+    if candidate <= local:
+        candidate = tz.localize(datetime.combine(local.date() + timedelta(days=1), at))
+    return candidate.astimezone(pytz.utc).replace(tzinfo=None)
+
+
 class MicrosoftContactsDirectory(models.Model):
     """One Entra ID tenant whose users are imported as contacts (app-only access)."""
 
@@ -267,14 +279,7 @@ class MicrosoftContactsDirectory(models.Model):
         """The next `sync_hour` o'clock in the company's timezone, as naive UTC."""
         self.ensure_one()
         # The company's timezone, not the user who happens to run it (the cron runs as root).
-        tz = pytz.timezone(self.company_id.partner_id.tz or "UTC")
-        local = pytz.utc.localize(after).astimezone(tz)
-        hours, minutes = divmod(round(self.sync_hour * 60), 60)
-        at = time(hour=min(hours, 23), minute=minutes)
-        candidate = tz.localize(datetime.combine(local.date(), at))
-        if candidate <= local:
-            candidate = tz.localize(datetime.combine(local.date() + timedelta(days=1), at))
-        return candidate.astimezone(pytz.utc).replace(tzinfo=None)
+        return next_daily_at(after, self.sync_hour, self.company_id.partner_id.tz)
 
     @api.model
     def _cron_import_directories(self):

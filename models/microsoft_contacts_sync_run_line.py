@@ -1,4 +1,12 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+# What a run did to a record, as the CSV report names it; other actions keep the record type.
+REPORT_TYPE_OF_ACTION = {
+    "created": "new",
+    "updated": "updated",
+    "deleted": "deleted",
+    "archived": "deleted",
+}
 
 
 class MicrosoftContactsSyncRunLine(models.Model):
@@ -43,3 +51,20 @@ class MicrosoftContactsSyncRunLine(models.Model):
         [("success", "Success"), ("failed", "Failed")], required=True, default="success"
     )
     reason = fields.Char("Result")
+    report_type = fields.Selection(
+        [
+            ("new", "New"),
+            ("existing", "Existing"),
+            ("updated", "Updated"),
+            ("deleted", "Deleted"),
+        ],
+        "Change",
+        compute="_compute_report_type",
+        help="Created (new), updated, deleted or archived (deleted) by the run; otherwise "
+        "new or existing, as the record was.",
+    )
+
+    @api.depends("action", "record_type")
+    def _compute_report_type(self):
+        for line in self:
+            line.report_type = REPORT_TYPE_OF_ACTION.get(line.action, line.record_type)

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..graph import GraphError
 from .microsoft_contacts_account import (
@@ -10,6 +10,12 @@ from .microsoft_contacts_account import (
     OUTLOOK_DELETION_SELECTION,
     SCOPE_SELECTION,
 )
+from .microsoft_contacts_account_schedule import (
+    DEFAULT_EVERY_HOURS,
+    DEFAULT_SCHEDULE,
+    SCHEDULE_SELECTION,
+)
+from .microsoft_contacts_sync_run import DEFAULT_KEEP_RUNS
 
 CLOUD_SELECTION = [
     ("global", "Global (Microsoft 365)"),
@@ -85,12 +91,65 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="microsoft_contacts.default_import_default_folder",
         help="New users also import their default Outlook Contacts folder into Odoo, one way.",
     )
+    # When the background sync runs for every connected account; the cron follows on save.
+    microsoft_contacts_sync_schedule = fields.Selection(
+        SCHEDULE_SELECTION,
+        "Background Sync",
+        config_parameter="microsoft_contacts.sync_schedule",
+        default=DEFAULT_SCHEDULE,
+        required=True,
+    )
+    microsoft_contacts_sync_every_hours = fields.Integer(
+        "Sync Every (Hours)",
+        config_parameter="microsoft_contacts.sync_every_hours",
+        default=DEFAULT_EVERY_HOURS,
+    )
+    microsoft_contacts_sync_daily_at = fields.Float(
+        "Daily Sync At",
+        config_parameter="microsoft_contacts.sync_daily_at",
+        default=0.0,
+        help="In the company's timezone (yours when the company has none).",
+    )
+    microsoft_contacts_log_keep_runs = fields.Integer(
+        "Runs Kept in the Sync Log",
+        config_parameter="microsoft_contacts.log_keep_runs",
+        default=DEFAULT_KEEP_RUNS,
+        help="The last runs kept per Outlook account and per Entra ID directory; older runs "
+        "and their lines are deleted every day.",
+    )
     microsoft_contacts_redirect_uri = fields.Char(
         "Redirect URI", compute="_compute_microsoft_contacts_redirect_uri"
     )
     microsoft_contacts_can_reuse_calendar_app = fields.Boolean(
         compute="_compute_microsoft_contacts_can_reuse_calendar_app"
     )
+
+    @api.constrains(
+        "microsoft_contacts_sync_schedule",
+        "microsoft_contacts_sync_every_hours",
+        "microsoft_contacts_sync_daily_at",
+        "microsoft_contacts_log_keep_runs",
+    )
+    def _check_microsoft_contacts_schedule(self):
+        for settings in self:
+            if (
+                settings.microsoft_contacts_sync_schedule == "every_hours"
+                and settings.microsoft_contacts_sync_every_hours < 1
+            ):
+                raise ValidationError(self.env._("Enter a number of hours of 1 or more."))
+            if not 0 <= settings.microsoft_contacts_sync_daily_at < 24:
+                raise ValidationError(
+                    self.env._("The daily sync time must be between 00:00 and 23:59.")
+                )
+            if settings.microsoft_contacts_log_keep_runs < 1:
+                raise ValidationError(self.env._("The sync log keeps at least one run."))
+
+    def set_values(self):
+        Account = self.env["microsoft.contacts.account"]
+        schedule = Account._get_sync_schedule()
+        result = super().set_values()
+        Account._apply_sync_schedule(changed=Account._get_sync_schedule() != schedule)
+        return result
 
     @api.depends("company_id")
     def _compute_microsoft_contacts_redirect_uri(self):

@@ -1,4 +1,14 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+
+# Computed together from the links and the current user's exclusions.
+STATUS_FIELDS = [
+    "microsoft_contacts_synced",
+    "microsoft_contacts_status",
+    "microsoft_contacts_synced_at",
+    "microsoft_contacts_other_users",
+    "microsoft_contacts_other_count",
+]
 
 
 class ResPartner(models.Model):
@@ -27,26 +37,70 @@ class ResPartner(models.Model):
     )
     microsoft_contacts_synced = fields.Boolean(
         "Synced with My Outlook",
-        compute="_compute_microsoft_contacts_synced",
+        compute="_compute_microsoft_contacts_status",
         search="_search_microsoft_contacts_synced",
     )
+    microsoft_contacts_status = fields.Selection(
+        [
+            ("synced", "In your Outlook"),
+            ("stopped", "Stopped for you"),
+            ("none", "Not in your Outlook"),
+        ],
+        "My Outlook",
+        compute="_compute_microsoft_contacts_status",
+        help="Stopped: the contact is no longer synced with your Outlook; a copy already in "
+        "Outlook stays there, untouched.",
+    )
+    microsoft_contacts_synced_at = fields.Datetime(
+        "Last Synced with My Outlook", compute="_compute_microsoft_contacts_status"
+    )
+    microsoft_contacts_other_users = fields.Char(
+        "In the Outlook of",
+        compute="_compute_microsoft_contacts_status",
+        help="Other users whose Outlook contacts folder holds this contact.",
+    )
+    microsoft_contacts_other_count = fields.Integer(
+        "Other Users' Outlooks", compute="_compute_microsoft_contacts_status"
+    )
 
+    @api.depends(
+        "microsoft_contacts_link_ids.detached",
+        "microsoft_contacts_link_ids.synced_at",
+        "microsoft_contacts_link_ids.account_id",
+    )
     @api.depends_context("uid")
-    def _compute_microsoft_contacts_synced(self):
+    def _compute_microsoft_contacts_status(self):
+        """The current user's own pair, and the names of the others syncing the contact.
+
+        Links are read as sudo: users see only their own, but who else syncs a contact (names
+        only) is fine to show.
+        """
         links = (
             self.env["microsoft.contacts.link"]
             .sudo()
-            .search(
-                [
-                    ("partner_id", "in", self.ids),
-                    ("account_id.user_id", "=", self.env.uid),
-                    ("detached", "=", False),
-                ]
-            )
+            .search([("partner_id", "in", self._origin.ids)], order="id")
         )
-        synced = set(links.partner_id.ids)
+        mine, others = {}, {}
+        for link in links:
+            if link.account_id.user_id.id == self.env.uid:
+                mine[link.partner_id.id] = link
+            elif not link.detached:
+                others.setdefault(link.partner_id.id, []).append(link.account_id.user_id.name)
+        excluded = set(self._microsoft_contacts_my_account().sudo().excluded_partner_ids.ids)
         for partner in self:
-            partner.microsoft_contacts_synced = partner.id in synced
+            link = mine.get(partner._origin.id)
+            if link and not link.detached:
+                status = "synced"
+            elif link or partner._origin.id in excluded:
+                status = "stopped"
+            else:
+                status = "none"
+            names = sorted(others.get(partner._origin.id, []))
+            partner.microsoft_contacts_status = status
+            partner.microsoft_contacts_synced = status == "synced"
+            partner.microsoft_contacts_synced_at = link.synced_at if link else False
+            partner.microsoft_contacts_other_users = ", ".join(names) or False
+            partner.microsoft_contacts_other_count = len(names)
 
     def _search_microsoft_contacts_synced(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -58,3 +112,86 @@ class ResPartner(models.Model):
         )
         positive = (operator == "=") == value
         return [("id", "in" if positive else "not in", links.partner_id.ids)]
+
+    @api.model
+    def _microsoft_contacts_my_account(self):
+        """The current user's Outlook account, or an empty recordset (none is created)."""
+        return self.env["microsoft.contacts.account"].search(
+            [("user_id", "=", self.env.uid)], limit=1
+        )
+
+    def _microsoft_contacts_require_account(self):
+        self.check_access("read")
+        account = self._microsoft_contacts_my_account()
+        if not account:
+            raise UserError(
+                self.env._(
+                    "You have not connected Outlook yet: open My Outlook Sync (Contacts menu or "
+                    "your preferences) first."
+                )
+            )
+        return account.sudo()
+
+    def action_microsoft_contacts_stop_sync(self):
+        """Stop syncing these contacts with the current user's Outlook; nothing is deleted.
+
+        A synced pair is detached (frozen: the Outlook copy stays as it is); a contact not
+        synced yet is left out of the user's contacts to sync.
+        """
+        account = self._microsoft_contacts_require_account()
+        links = self._microsoft_contacts_links(account)
+        links.filtered(lambda link: not link.detached).write({"detached": True})
+        not_linked = self - links.partner_id
+        if not_linked:
+            account.excluded_partner_ids = [Command.link(pid) for pid in not_linked.ids]
+            self.invalidate_recordset(STATUS_FIELDS)
+        return self._microsoft_contacts_notify(
+            self.env._(
+                "No longer synced with your Outlook: %s. Copies already in Outlook stay there.",
+                self._microsoft_contacts_label(),
+            )
+        )
+
+    def action_microsoft_contacts_resume_sync(self):
+        """Sync these contacts with the current user's Outlook again, without duplicates.
+
+        The frozen pair is forgotten and the next run reads the whole folder, so that the
+        Outlook copy (unchanged, hence absent from a delta) is matched instead of created
+        again.
+        """
+        account = self._microsoft_contacts_require_account()
+        detached = self._microsoft_contacts_links(account).filtered("detached")
+        if detached:
+            detached.unlink()
+            account.delta_link = False
+        account.excluded_partner_ids = [Command.unlink(pid) for pid in self.ids]
+        self.invalidate_recordset(STATUS_FIELDS)
+        return self._microsoft_contacts_notify(
+            self.env._(
+                "Synced with your Outlook again from the next sync: %s.",
+                self._microsoft_contacts_label(),
+            )
+        )
+
+    def _microsoft_contacts_links(self, account):
+        return (
+            self.env["microsoft.contacts.link"]
+            .sudo()
+            .search([("account_id", "=", account.id), ("partner_id", "in", self.ids)])
+        )
+
+    def _microsoft_contacts_label(self):
+        if len(self) == 1:
+            return self.display_name
+        return self.env._("%s contacts", len(self))
+
+    def _microsoft_contacts_notify(self, message):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": message,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }

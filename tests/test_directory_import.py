@@ -195,12 +195,12 @@ class TestDirectoryImport(HttpCase):
     def test_csv_report(self):
         run = self._directory()._run_import()
         rows = self._csv(run)
-        self.assertEqual(list(rows[0]), ["Email", "Name", "Type", "Action", "Status", "Result"])
+        self.assertEqual(list(rows[0]), ["Email", "Name", "Type", "Direction", "Status", "Reason"])
         by_email = {row["Email"]: row for row in rows}
         self.assertEqual(by_email["adele@contoso.test"]["Type"], "New")
         self.assertEqual(by_email["adele@contoso.test"]["Status"], "Success")
         self.assertEqual(by_email["bad@contoso.test"]["Status"], "Failed")
-        self.assertIn("unknown country", by_email["bad@contoso.test"]["Result"])
+        self.assertIn("unknown country", by_email["bad@contoso.test"]["Reason"])
 
     def test_first_import_is_triggered_on_save_and_then_daily(self):
         cron = self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")

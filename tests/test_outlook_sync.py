@@ -1,3 +1,4 @@
+import json
 import re
 from unittest.mock import patch
 
@@ -267,6 +268,14 @@ class TestOutlookSync(OutlookSyncCase):
         self.assertEqual(len(self._items("good.email@example.com")), 1)
         self.assertTrue(self._link(good))
         self.assertFalse(self._link(bad))
+        # The user who asked gets the counts per direction.
+        self.env.cr.precommit.run()
+        toast = self.env["bus.bus"].sudo().search([], order="id desc", limit=1)
+        self.assertIn(f'"res.partner",{self.account_user.partner_id.id}]', toast.channel)
+        payload = json.loads(toast.message)["payload"]
+        self.assertEqual(payload["type"], "warning")
+        self.assertIn("To Outlook:", payload["message"])
+        self.assertIn(f"{run.count_failed} failed", payload["message"])
 
     def test_cron_syncs_connected_accounts_only(self):
         other = new_test_user(self.env, login="paula_paused", name="Paula Paused")

@@ -490,6 +490,86 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         quiet = self._synced()
         self.assertEqual(quiet.count_updated + quiet.count_new, 0, quiet.line_ids.mapped("reason"))
 
+    def test_company_linking_never_overwrites_an_address(self):
+        """Odoo gives a company's contacts the company's address: a contact whose own address
+        differs keeps it and the company name as text."""
+        self.account.company_linking = "create"
+        belgium = self.env.ref("base.be")
+        company = self.Partner.create(
+            {
+                "name": "Fabrikam Offices",
+                "is_company": True,
+                "street": "1 Company Way",
+                "city": "Brussels",
+                "zip": "1000",
+                "country_id": belgium.id,
+            }
+        )
+
+        def address(street, city, zip_code, country):
+            return {
+                "street": street,
+                "city": city,
+                "postalCode": zip_code,
+                "countryOrRegion": country,
+            }
+
+        paris = address("9 Rue Autre", "Paris", "75001", "France")
+        same = address("1 Company Way", "Brussels", "1000", "Belgium")
+        self._seed(
+            [
+                _person(
+                    "Own",
+                    "Address",
+                    "own.address@example.com",
+                    companyName="Fabrikam Offices",
+                    businessAddress=paris,
+                ),
+                _person("No", "Address", "no.address@example.com", companyName="Fabrikam Offices"),
+                _person(
+                    "Same",
+                    "Address",
+                    "same.address@example.com",
+                    companyName="Fabrikam Offices",
+                    businessAddress=same,
+                ),
+                _person(
+                    "First",
+                    "Newco",
+                    "first.newco@example.com",
+                    companyName="Newco Partners",
+                    businessAddress=same,
+                ),
+                _person(
+                    "Second",
+                    "Newco",
+                    "second.newco@example.com",
+                    companyName="Newco Partners",
+                    businessAddress=paris,
+                ),
+            ]
+        )
+        run = self._synced()
+        own = self._partners("own.address@example.com")
+        self.assertFalse(own.parent_id)
+        self.assertEqual(own.company_name, "Fabrikam Offices")
+        self.assertEqual((own.street, own.city), ("9 Rue Autre", "Paris"))
+        own_line = run.line_ids.filtered(lambda ln: ln.email == "own.address@example.com")
+        self.assertIn("not linked to the company Fabrikam Offices", own_line.reason)
+        self.assertEqual(self._partners("no.address@example.com").parent_id, company)
+        self.assertEqual(self._partners("same.address@example.com").parent_id, company)
+        # A new company takes its first contact's address; the second keeps its own.
+        first, second = (self._partners(f"{n}.newco@example.com") for n in ("first", "second"))
+        self.assertEqual(first.parent_id.name, "Newco Partners")
+        self.assertEqual(first.street, "1 Company Way")
+        self.assertFalse(second.parent_id)
+        self.assertEqual((second.street, second.city), ("9 Rue Autre", "Paris"))
+        # Outlook keeps the addresses it had.
+        self._synced()
+        for email in ("own.address@example.com", "second.newco@example.com"):
+            item = self._items(email)[0]
+            self.assertEqual(item["businessAddress"]["city"], "Paris", email)
+
     def test_company_linking_keep_text(self):
         self.assertEqual(self.account.company_linking, "text", "the default")
         self._seed([_person("Text", "Only", "text.only@example.com", companyName="Nowhere Ltd")])

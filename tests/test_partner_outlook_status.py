@@ -1,0 +1,198 @@
+"""A contact's Outlook status, and stopping / resuming its sync for one user, end to end
+against the simulator's mailbox."""
+
+from odoo.exceptions import UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import OutlookSyncCase, first_email
+
+FOLDER = "Odoo Contacts"
+
+
+@tagged("post_install", "-at_install")
+class TestPartnerOutlookStatus(OutlookSyncCase):
+    account_login = "olivia_status"
+
+    def _synced(self):
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        return run
+
+    def _items(self, email):
+        folder = self.mailbox.folder(FOLDER)
+        if not folder:
+            return []
+        return [i for i in self.mailbox.contacts(folder["id"]) if first_email(i) == email]
+
+    def _link(self, partner):
+        return self.env["microsoft.contacts.link"].search(
+            [("account_id", "=", self.account.id), ("partner_id", "=", partner.id)]
+        )
+
+    def _as_user(self, partner):
+        return partner.with_user(self.account_user)
+
+    def _pushed(self, name, email):
+        """A partner created in Odoo and pushed to Outlook by a run: (partner, its item)."""
+        partner = self.Partner.create({"name": name, "email": email})
+        self._synced()
+        items = self._items(email)
+        self.assertEqual(len(items), 1)
+        return partner, items[0]
+
+    # -- status --------------------------------------------------------------------------
+
+    def test_status_of_a_synced_contact(self):
+        anna, _item = self._pushed("Anna Status", "anna.status@example.com")
+        mine = self._as_user(anna)
+        self.assertEqual(mine.microsoft_contacts_status, "synced")
+        self.assertTrue(mine.microsoft_contacts_synced)
+        self.assertEqual(mine.microsoft_contacts_synced_at, self._link(anna).synced_at)
+        self.assertFalse(mine.microsoft_contacts_other_users)
+        # The administrator has no account: not in theirs.
+        self.assertEqual(anna.microsoft_contacts_status, "none")
+
+        form = self.Partner.with_user(self.account_user).get_views([(False, "form")])
+        arch = form["views"]["form"]["arch"]
+        self.assertIn('name="action_microsoft_contacts_stop_sync"', arch)
+        self.assertIn('name="microsoft_contacts_status"', arch)
+
+    def test_status_names_the_other_users_but_shows_only_own_links(self):
+        anna, _item = self._pushed("Anna Shared", "anna.shared.status@example.com")
+        others = self.env["res.users"]
+        for login in ("status_zoe", "status_yann", "status_xavi"):
+            user = new_test_user(self.env, login=login, name=login.replace("_", " ").title())
+            account = self.env["microsoft.contacts.account"].create({"user_id": user.id})
+            self.env["microsoft.contacts.link"].create(
+                {
+                    "account_id": account.id,
+                    "partner_id": anna.id,
+                    "outlook_id": f"item-of-{login}",
+                    "detached": login == "status_xavi",  # stopped: not in Xavi's Outlook
+                }
+            )
+            others |= user
+
+        mine = self._as_user(anna)
+        self.assertEqual(mine.microsoft_contacts_status, "synced")
+        self.assertEqual(mine.microsoft_contacts_other_count, 2)
+        self.assertEqual(mine.microsoft_contacts_other_users, "Status Yann, Status Zoe")
+        self.assertEqual(mine.microsoft_contacts_link_ids, self._link(anna))
+
+        zoe = others.filtered(lambda u: u.login == "status_zoe")
+        theirs = anna.with_user(zoe)
+        self.assertEqual(theirs.microsoft_contacts_other_users, "Olivia Status, Status Yann")
+        self.assertEqual(len(theirs.microsoft_contacts_link_ids), 1)
+
+    def test_filter_returns_exactly_the_synced_partners(self):
+        anna, _item = self._pushed("Anna Filter", "anna.filter@example.com")
+        linked = (
+            self.env["microsoft.contacts.link"]
+            .search([("account_id", "=", self.account.id), ("detached", "=", False)])
+            .partner_id
+        )
+        self.assertIn(anna, linked)
+        Partner = self.Partner.with_user(self.account_user)
+        self.assertEqual(Partner.search([("microsoft_contacts_synced", "=", True)]), linked)
+        self._as_user(anna).action_microsoft_contacts_stop_sync()
+        self.assertEqual(Partner.search([("microsoft_contacts_synced", "=", True)]), linked - anna)
+        self.assertNotIn(anna, Partner.search([("microsoft_contacts_synced", "=", True)]))
+        self.assertIn(anna, Partner.search([("microsoft_contacts_synced", "=", False)]))
+
+        # The filter of the search view uses that very field.
+        arch = self.Partner.with_user(self.account_user).get_views([(False, "search")])
+        self.assertIn('name="microsoft_contacts_synced"', arch["views"]["search"]["arch"])
+
+    # -- stop / resume a synced contact -----------------------------------------------------
+
+    def test_stop_syncing_a_synced_contact_keeps_the_outlook_copy_frozen(self):
+        anna, item = self._pushed("Anna Stop", "anna.stop@example.com")
+        self._as_user(anna).action_microsoft_contacts_stop_sync()
+        link = self._link(anna)
+        self.assertTrue(link.detached)
+        self.assertEqual(self._as_user(anna).microsoft_contacts_status, "stopped")
+
+        anna.write({"function": "Changed While Stopped", "phone": "+32 2 555 01 01"})
+        self.mailbox.edit(item["id"], jobTitle="Edited In Outlook")
+        run = self._synced()
+        items = self._items("anna.stop@example.com")
+        self.assertEqual(len(items), 1, "the Outlook copy stays, and only one")
+        self.assertEqual(items[0]["id"], item["id"])
+        self.assertEqual(items[0]["jobTitle"], "Edited In Outlook", "Odoo no longer updates it")
+        self.assertFalse(items[0].get("businessPhones"))
+        self.assertEqual(anna.function, "Changed While Stopped", "Outlook no longer updates it")
+        self.assertFalse(run.line_ids.filtered(lambda line: line.partner_id == anna))
+        self.assertTrue(self._link(anna).detached)
+
+    def test_resume_syncs_the_same_outlook_copy_again(self):
+        anna, item = self._pushed("Anna Resume", "anna.resume@example.com")
+        self._as_user(anna).action_microsoft_contacts_stop_sync()
+        self._synced()
+        anna.function = "Changed While Stopped"
+
+        self._as_user(anna).action_microsoft_contacts_resume_sync()
+        self.assertFalse(self._link(anna), "the frozen pair is forgotten")
+        self.assertEqual(self._as_user(anna).microsoft_contacts_status, "none")
+        self._synced()
+        items = self._items("anna.resume@example.com")
+        self.assertEqual(len(items), 1, "matched again, not duplicated")
+        self.assertEqual(items[0]["id"], item["id"])
+        self.assertEqual(items[0]["jobTitle"], "Changed While Stopped")
+        link = self._link(anna)
+        self.assertEqual(link.outlook_id, item["id"])
+        self.assertFalse(link.detached)
+        self.assertEqual(self._as_user(anna).microsoft_contacts_status, "synced")
+
+        # And it keeps syncing: the next change goes through the delta again.
+        anna.function = "After Resume"
+        self._synced()
+        self.assertEqual(self._items("anna.resume@example.com")[0]["jobTitle"], "After Resume")
+        self.assertEqual(len(self.Partner.search([("email", "=", "anna.resume@example.com")])), 1)
+
+    # -- stop / resume a contact never synced ---------------------------------------------
+
+    def test_stop_syncing_a_contact_never_synced_keeps_it_out(self):
+        self._synced()  # the folder exists and the account is in delta mode
+        bert = self.Partner.create({"name": "Bert Never", "email": "bert.never@example.com"})
+        self._as_user(bert).action_microsoft_contacts_stop_sync()
+        self.assertEqual(self.account.excluded_partner_ids, bert)
+        self.assertFalse(self._link(bert))
+        self.assertEqual(self._as_user(bert).microsoft_contacts_status, "stopped")
+
+        self._synced()
+        self.assertFalse(self._items("bert.never@example.com"), "never pushed")
+        self.assertFalse(self._link(bert))
+
+        self._as_user(bert).action_microsoft_contacts_resume_sync()
+        self.assertFalse(self.account.excluded_partner_ids)
+        self._synced()
+        self.assertEqual(len(self._items("bert.never@example.com")), 1)
+        self.assertFalse(self._link(bert).detached)
+
+    def test_stop_from_the_partner_list_action(self):
+        anna, item = self._pushed("Anna Listed", "anna.listed@example.com")
+        bert = self.Partner.create({"name": "Bert Listed", "email": "bert.listed@example.com"})
+        # Odoo runs server actions for users who may edit the records: contact managers.
+        self.account_user.groups_id |= self.env.ref("base.group_partner_manager")
+        action = self.env.ref("microsoft_contacts.action_partner_microsoft_contacts_stop_sync")
+        result = (
+            action.with_user(self.account_user)
+            .with_context(active_model="res.partner", active_ids=(anna | bert).ids)
+            .run()
+        )
+        self.assertEqual(result["tag"], "display_notification")
+        self.assertTrue(self._link(anna).detached)
+        self.assertEqual(self.account.excluded_partner_ids, bert)
+        anna.function = "Not Sent"
+        self._synced()
+        self.assertNotEqual(self._items("anna.listed@example.com")[0].get("jobTitle"), "Not Sent")
+        self.assertFalse(self._items("bert.listed@example.com"))
+        self.assertEqual(self._items("anna.listed@example.com")[0]["id"], item["id"])
+
+    def test_stop_needs_an_account_and_touches_no_one_else(self):
+        anna, _item = self._pushed("Anna Others", "anna.others@example.com")
+        nobody = new_test_user(self.env, login="status_nobody", name="Status Nobody")
+        with self.assertRaisesRegex(UserError, "not connected Outlook yet"):
+            anna.with_user(nobody).action_microsoft_contacts_stop_sync()
+        self.assertFalse(self._link(anna).detached, "another user's pair is untouched")
+        self.assertEqual(self._as_user(anna).microsoft_contacts_status, "synced")
