@@ -34,17 +34,6 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
         "user the result.",
     )
 
-    excluded_partner_ids = fields.Many2many(
-        "res.partner",
-        "microsoft_contacts_account_excluded_partner_rel",
-        "account_id",
-        "partner_id",
-        string="Contacts Left Out",
-        readonly=True,
-        help="Odoo contacts the user left out in a preview: never sent to Outlook until "
-        "included again.",
-    )
-
     # -- entry points ---------------------------------------------------------------------
 
     @api.model
@@ -112,12 +101,6 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
         return preview._action_reopen()
 
     # -- contacts left out ----------------------------------------------------------------
-
-    def _partner_scope_domain(self):
-        domain = super()._partner_scope_domain()
-        if self.excluded_partner_ids:
-            domain.append(("id", "not in", self.excluded_partner_ids.ids))
-        return domain
 
     def _leave_out(self, records):
         """Keep these records out of every later sync, as the user unticked them.

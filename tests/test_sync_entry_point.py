@@ -148,7 +148,7 @@ class TestSyncEntryPoint(OutlookSyncCase):
         toasts = [t for t in self._toasts(self.account_user) if t["type"] == "simple_notification"]
         self.assertEqual(len(toasts), 1)
         self.assertEqual(toasts[0]["payload"]["type"], "success")
-        self.assertIn(f"{runs.count_new} new", toasts[0]["payload"]["message"])
+        self.assertEqual(toasts[0]["payload"]["message"], runs._get_summary_message())
         self.assertGreaterEqual(runs.count_new, 1)
 
         # Next call: the due account (it fails: no sign-in is stored), asked by nobody.
