@@ -23,5 +23,6 @@
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",
         "views/templates.xml",
+        "wizard/microsoft_contacts_sync_preview_views.xml",
     ],
 }

@@ -2,11 +2,14 @@ from . import microsoft_contacts_account
 from . import microsoft_contacts_account_sync
 from . import microsoft_contacts_account_log
 from . import microsoft_contacts_account_schedule
+from . import microsoft_contacts_account_sync_request
+from . import microsoft_contacts_account_default_folder
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_part
 from . import microsoft_contacts_directory_group
 from . import microsoft_contacts_directory_mapping
 from . import microsoft_contacts_link
+from . import microsoft_contacts_import_link
 from . import microsoft_contacts_sync_run
 from . import microsoft_contacts_sync_run_line
 from . import res_config_settings

@@ -28,6 +28,7 @@ from ..graph import (
     SyncStateLostError,
 )
 from ..sync import planner as sp
+from ..sync import preview as sp_preview
 from ..sync.contact import Snapshot
 from ..sync.mapping import PARTNER_REF_PROPERTY_ID
 from ..sync.normalize import CountryResolver
@@ -116,10 +117,15 @@ class MicrosoftContactsAccountSync(models.Model):
 
     @api.model
     def _cron_sync_accounts(self):
-        """One due, connected account per call; the cron calls again while some remain."""
-        due = self.sudo().search(
+        """One account per call, requested ones first, then due ones; the cron calls again
+        while some remain. Accounts whose first sync the user has not confirmed wait."""
+        ready = [("state", "=", "connected"), ("initial_sync_confirmed", "=", True)]
+        requested = self.sudo().search(
+            [*ready, ("sync_requested_by_id", "!=", False)], order="write_date, id"
+        )
+        due = requested | self.sudo().search(
             [
-                ("state", "=", "connected"),
+                *ready,
                 "|",
                 ("last_sync_at", "=", False),
                 ("last_sync_at", "<=", fields.Datetime.now() - self._get_sync_interval()),
@@ -129,9 +135,13 @@ class MicrosoftContactsAccountSync(models.Model):
         done = 0
         auto_commit = self._sync_auto_commit()
         for index, account in enumerate(due):
+            requester = account.sync_requested_by_id
+            if requester:
+                # Served by this run: a click while it runs is told a sync is running.
+                account.sync_requested_by_id = False
             try:
                 with nullcontext() if auto_commit else self.env.cr.savepoint():
-                    run = account._sync_outlook()
+                    run = account._sync_outlook(trigger_user=requester or None)
             except Exception:
                 # _sync_outlook logs its own failures on the run; this is a last resort so
                 # that one account never stops the others.
@@ -141,7 +151,9 @@ class MicrosoftContactsAccountSync(models.Model):
                 account.last_sync_at = fields.Datetime.now()
                 run = True
             if run is None:
-                continue  # another worker holds this account: try the next one
+                # Another worker holds this account: its request waits; try the next one.
+                account.sync_requested_by_id = requester
+                continue
             done = 1
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - index - 1)
             return
@@ -155,12 +167,13 @@ class MicrosoftContactsAccountSync(models.Model):
             account.write({"folder_id": False, "delta_link": False})
         return True
 
-    def _sync_outlook(self, trigger_user=None, confirm_deletions=False):
+    def _sync_outlook(self, trigger_user=None, confirm_deletions=False, chosen=None):
         """Run one sync; returns the run, or None when another worker holds the account.
 
-        Outside tests the run commits after each chunk of records (and once the token is
-        fetched, so that a rotated refresh token is never rolled back); the advisory lock
-        that keeps other workers out is a transaction lock, taken again after each commit.
+        `chosen` (group -> kinds, from a preview) applies only those records. Outside tests
+        the run commits after each chunk of records (and once the token is fetched, so that
+        a rotated refresh token is never rolled back); the advisory lock that keeps other
+        workers out is a transaction lock, taken again after each commit.
         """
         self.ensure_one()
         account = self.sudo()
@@ -191,14 +204,28 @@ class MicrosoftContactsAccountSync(models.Model):
         try:
             if auto_commit:
                 outlook_run.checkpoint()
+            # First, so that what it brings in is matched, not copied into the folder.
+            account._import_default_folder(outlook_run)
             # Without commits, a savepoint undoes a failed run as a whole.
             with nullcontext() if auto_commit else self.env.cr.savepoint():
-                outlook_run.execute()
+                outlook_run.execute(chosen)
         except Exception as error:  # every failure ends on the run
             account._end_failed_run(run, error, auto_commit)
         if trigger_user:
             account._toast_run(trigger_user, run)
         return run
+
+    def _plan_outlook_sync(self):
+        """A dry run: the plan of the next sync and the labels of its records.
+
+        Deletions are planned as if confirmed, so that the preview shows them all. Raises
+        what a sync would fail with (AuthExpiredError, GraphError, UserError,
+        FolderGoneError); nothing is written, in Odoo or in Outlook.
+        """
+        self.ensure_one()
+        outlook_run = _OutlookRun(self.sudo(), None, True, dry_run=True)
+        plan = outlook_run.plan()
+        return plan, outlook_run.partner_labels, outlook_run.item_labels
 
     def _sync_auto_commit(self):
         """Commit per chunk, except inside tests (which may ask for it through the context)."""
@@ -338,8 +365,13 @@ class MicrosoftContactsAccountSync(models.Model):
 class _OutlookRun:
     """The state of one run: kept out of the model so that helpers share it plainly."""
 
-    def __init__(self, account, run, confirm_deletions, auto_commit=False):
+    def __init__(self, account, run, confirm_deletions, auto_commit=False, dry_run=False):
         self.account = account
+        self.dry_run = dry_run  # plan only: no folder created, no position stored
+        self.folder_id = None
+        self.read_from = None  # the delta link to read from, when not the account's
+        self.delta_link = None
+        self.full = False
         self.env = account.env
         self.run = run
         self.auto_commit = auto_commit
@@ -355,6 +387,7 @@ class _OutlookRun:
         self.lines = []
         self.counts = dict.fromkeys(("new", "updated", "unchanged", "archived", "failed"), 0)
         self.incomplete = False  # something of the round was not applied: keep the delta link
+        self.notes = []  # what an earlier phase of the run has to say (the default folder)
         self.Link = self.env["microsoft.contacts.link"].sudo()
         self.Partner = self.env["res.partner"].sudo()
         self.by_partner = {}
@@ -370,15 +403,19 @@ class _OutlookRun:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def execute(self):
-        account = self.account
-        self.client = account._get_graph_client()
+    def execute(self, chosen=None):
+        """Plan and apply; with `chosen` (group -> kinds seen in a preview), only those."""
+        self.apply(self.plan(), chosen)
+
+    def plan(self):
+        """Read both sides and plan. A dry run writes nothing, in Odoo or in Outlook."""
+        self.client = self.account._get_graph_client()
         resolver, self.default_region = self._lookups()
-        folder_id = self._ensure_folder()
+        self.folder_id = self._ensure_folder()
         links = self._links()
-        changes, delta_link, full = self._read_outlook(folder_id)
+        changes, self.delta_link, self.full = self._read_outlook(self.folder_id)
         odoo_side = self._odoo_side()
-        plan = sp.plan_sync(
+        return sp.plan_sync(
             self.policies,
             links,
             changes,
@@ -387,30 +424,57 @@ class _OutlookRun:
             countries=resolver,
             default_region=self.default_region,
         )
+
+    def apply(self, plan, chosen=None):
         message = ""
+        aside = []
+        if chosen is not None:
+            plan, aside = sp_preview.select_actions(plan, chosen)
         if plan.blocked:
             # Nothing is applied and the delta link stays: the same changes come back.
             message = plan.blocked_reason
             self.incomplete = True
         else:
-            self._apply(plan, folder_id)
+            self._apply(plan, self.folder_id)
+        if aside:
+            # Not seen as they are now (or left out): the next sync reads them again.
+            self.incomplete = True
+            message = self.env._(
+                "%s contacts changed since the preview (or were not in it); they are "
+                "synced on the next sync.",
+                len(aside),
+            )
         if not self.incomplete:
-            account.delta_link = delta_link
+            self._store_delta_link(self.delta_link)
         self._save_lines()
         if not message and self.incomplete:
             message = self.env._(
                 "Some changes could not be applied; they are tried again on the next sync."
             )
+        self._finish(message, plan.blocked)
+
+    def _finish(self, message, blocked):
+        """The run is done: its counts and message (after any notes of an earlier phase)."""
+        message = "\n".join(filter(None, [*self.notes, message]))
         self.run.write(
             {
                 "state": "done",
-                "full_sync": full,
+                "full_sync": self.full,
                 "message": message or False,
                 "finished_at": fields.Datetime.now(),
                 **{f"count_{key}": value for key, value in self.counts.items()},
             }
         )
-        account.last_error = message if plan.blocked else False
+        self.account.last_error = message if blocked else False
+
+    def _store_delta_link(self, delta_link):
+        self.account.delta_link = delta_link
+
+    def _stored_delta_link(self):
+        return self.account.delta_link
+
+    def _delta_start(self, folder_id):
+        return f"/me/contactFolders/{quote(folder_id, safe='')}/contacts/delta"
 
     def checkpoint(self):
         """Keep what is done so far: lines and counts on the run, then commit if allowed."""
@@ -468,6 +532,7 @@ class _OutlookRun:
     # -- folder ------------------------------------------------------------------------------
 
     def _ensure_folder(self):
+        """The folder's id; a dry run never creates it (None: plan against an empty one)."""
         account, client = self.account, self.client
         if account.folder_id:
             try:
@@ -485,6 +550,9 @@ class _OutlookRun:
             ),
             None,
         )
+        if self.dry_run:
+            self.read_from = False  # a folder found by its name is read from its start
+            return folder["id"] if folder else None
         if folder is None:
             folder = client.post("/me/contactFolders", json={"displayName": wanted})
         account.write({"folder_id": folder["id"], "delta_link": False})
@@ -496,7 +564,9 @@ class _OutlookRun:
         rows = self.Link.search([("account_id", "=", self.account.id)])
         links = []
         for row in rows:
-            pid = row.partner_ref or row.partner_id.id
+            # An Outlook contact left out of the sync has no partner: its own key keeps it
+            # apart from the others (the planner holds one link per partner id).
+            pid = row.partner_ref or row.partner_id.id or -row.id
             self.by_partner[pid] = row
             self.by_outlook[row.outlook_id] = row
             try:
@@ -511,10 +581,13 @@ class _OutlookRun:
     # -- Outlook -----------------------------------------------------------------------------
 
     def _read_outlook(self, folder_id):
-        start = f"/me/contactFolders/{quote(folder_id, safe='')}/contacts/delta"
-        full = not self.account.delta_link
+        if folder_id is None:  # a dry run before the folder exists
+            return sp.OutlookChanges(complete=True), None, True
+        start = self._delta_start(folder_id)
+        read_from = self._stored_delta_link() if self.read_from is None else self.read_from
+        full = not read_from
         try:
-            result = self.client.delta(self.account.delta_link or start)
+            result = self.client.delta(read_from or start)
         except SyncStateLostError:
             _logger.info("Outlook account %s: delta state lost, reading all", self.account.id)
             full = True
@@ -581,7 +654,7 @@ class _OutlookRun:
         scope = (
             self.env["res.partner"]
             .with_user(account.user_id)
-            .search(account._partner_scope_domain(), order="id")
+            .search(self._scope_domain(), order="id")
         )
         rows = self.Partner.browse(scope.ids).read(PARTNER_FIELDS, load=None)
         titles = {
@@ -640,7 +713,18 @@ class _OutlookRun:
                 gone[pid] = "archived"
             else:
                 gone[pid] = "out_of_scope"
-        return sp.OdooSide(partners=partners, gone=gone)
+        return sp.OdooSide(
+            partners=partners,
+            gone=gone,
+            held_in_outlook=frozenset(self._held_in_outlook()),
+        )
+
+    def _scope_domain(self):
+        return self.account._partner_scope_domain()
+
+    def _held_in_outlook(self):
+        """Partners Outlook holds in the imported default folder: not copied here again."""
+        return self.account._default_folder_partner_ids()
 
     def _partner_values(self, values, partner=None, notes=None):
         """Planner values (mapping.ODOO_KEYS) -> res.partner values; `notes` gets remarks."""

@@ -86,6 +86,11 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="microsoft_contacts.default_scope",
         default="reachable",
     )
+    microsoft_contacts_default_import_default_folder = fields.Boolean(
+        "Import Users' Outlook Contacts Folder",
+        config_parameter="microsoft_contacts.default_import_default_folder",
+        help="New users also import their default Outlook Contacts folder into Odoo, one way.",
+    )
     # When the background sync runs for every connected account; the cron follows on save.
     microsoft_contacts_sync_schedule = fields.Selection(
         SCHEDULE_SELECTION,

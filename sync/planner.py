@@ -120,10 +120,15 @@ class OutlookChanges:
 
 @dataclass(frozen=True)
 class OdooSide:
-    """Partners in scope, and linked partners that left it: id -> archived/deleted/out_of_scope."""
+    """Partners in scope, and linked partners that left it: id -> archived/deleted/out_of_scope.
+
+    ``held_in_outlook``: partners Outlook already holds in another folder (the user's default
+    Contacts folder): matched like the others, never created in the synced folder.
+    """
 
     partners: Sequence[OdooPartner] = ()
     gone: Mapping[int, str] = field(default_factory=dict)
+    held_in_outlook: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,7 @@ class _Planner:
             contact, found = odoo_to_contact(record.values, ctx)
             self.partners[record.partner_id] = _Partner(record, contact, found)
         self.gone = dict(odoo.gone)
+        self.held_in_outlook = frozenset(odoo.held_in_outlook)
 
     def _add(self, kind, direction, group, **kwargs) -> Action:
         action = Action(kind, direction, group, **kwargs)
@@ -595,6 +601,8 @@ class _Planner:
         problems = list(partner.problems)
         if not self.policies.to_outlook:
             return  # Odoo → Outlook is off: new partners simply stay in Odoo
+        if pid in self.held_in_outlook and not again:
+            return  # Outlook has it in another folder: a copy here would be a duplicate
         contact = partner.contact
         payload = contact_to_graph(
             contact, self.ctx, partner_ref=partner_ref_value(self.database_uuid, pid)

@@ -127,7 +127,11 @@ class TestSyncSchedule(TransactionCase):
         account = self.Account.create({"user_id": user.id})
         # Connected but without a stored sign-in: its run fails at once, with no HTTP call.
         account.sudo().write(
-            {"state": "connected", "last_sync_at": fields.Datetime.now() - timedelta(minutes=30)}
+            {
+                "state": "connected",
+                "initial_sync_confirmed": True,
+                "last_sync_at": fields.Datetime.now() - timedelta(minutes=30),
+            }
         )
         Run = self.env["microsoft.contacts.sync.run"]
 

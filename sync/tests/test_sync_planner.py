@@ -400,3 +400,25 @@ def test_plan_is_deterministic():
 
 def test_contact_module_is_exported():
     assert Contact().fingerprint()
+
+
+def test_a_partner_held_in_another_outlook_folder_is_matched_but_never_created():
+    def plan_held(items):
+        return plan_sync(
+            Policies(),
+            [],
+            OutlookChanges(items=items),
+            OdooSide(
+                partners=[partner(1, email="ann@x.com"), partner(2, email="bob@x.com")],
+                held_in_outlook=frozenset({1}),
+            ),
+            database_uuid=DB,
+            countries=COUNTRIES,
+            default_region="BE",
+        )
+
+    p = plan_held([])
+    assert [(a.kind, a.partner_id) for a in p.actions] == [(CREATE_IN_OUTLOOK, 2)]
+    # An item of the synced folder holding the same person is still linked to it.
+    p = plan_held([{"id": "O1", "displayName": "P1", "emailAddresses": [{"address": "ann@x.com"}]}])
+    assert [(a.kind, a.partner_id) for a in p.actions if a.partner_id == 1] == [(LINK, 1)]

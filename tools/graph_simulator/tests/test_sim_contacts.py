@@ -230,3 +230,25 @@ def test_delta_replays_are_possible(client):
     ids = [i["id"] for i in items]
     assert set(ids) == {c["id"] for c in made}
     assert len(ids) > len(set(ids))  # some items came twice
+
+
+def test_default_folder_found_from_its_contacts_and_read_by_folder_delta(client):
+    """The documented way to the default folder: its id is the contacts' parentFolderId."""
+    sim = client.sim
+    uid = sim.users()[0]["id"]
+    assert client.get("/me/contacts", params={"$top": 1}).json()["value"] == []
+    child = sim.create_folder(uid, "Odoo Contacts")
+    mine = sim.seed_contacts(uid, [{"givenName": "Default"}, {"givenName": "Also"}])
+    sim.seed_contacts(uid, [{"givenName": "Child"}], folder_id=child["id"])
+    r = client.get("/me/contacts", params={"$top": 1, "$select": "parentFolderId"})
+    (first,) = r.json()["value"]
+    default_id = first["parentFolderId"]
+    assert default_id == child["parentFolderId"]
+    listed = client.get("/me/contactFolders", params={"$top": 1}).json()["value"]
+    assert [f["parentFolderId"] for f in listed] == [default_id]
+    url = f"/me/contactFolders/{default_id}/contacts/delta"
+    link, items, _ = _delta_round(client, url)
+    assert {i["id"] for i in items} == {c["id"] for c in mine}
+    sim.edit_contact(uid, mine[0]["id"], jobTitle="Edited")
+    _, items, _ = _delta_round(client, link)
+    assert [(i["id"], i["jobTitle"]) for i in items] == [(mine[0]["id"], "Edited")]

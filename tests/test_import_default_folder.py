@@ -1,0 +1,162 @@
+from odoo.tests import new_test_user, tagged
+
+from .common import OutlookSyncCase, first_email
+
+FOLDER = "Odoo Contacts"
+
+
+@tagged("post_install", "-at_install")
+class TestImportDefaultFolder(OutlookSyncCase):
+    """The default Outlook Contacts folder imported one way into Odoo, next to the sync."""
+
+    account_login = "ida_import"
+
+    def setUp(self):
+        super().setUp()
+        self.account.sudo().write({"import_default_folder": True, "initial_sync_confirmed": True})
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _partners(self, email):
+        return self.Partner.with_context(active_test=False).search([("email", "=ilike", email)])
+
+    def _default_items(self):
+        return {item["id"]: item for item in self.mailbox.contacts()}
+
+    def _folder_items(self, email):
+        folder = self.mailbox.folder(FOLDER)
+        items = self.mailbox.contacts(folder["id"]) if folder else []
+        return [item for item in items if first_email(item) == email]
+
+    def _import_links(self):
+        return self.env["microsoft.contacts.import.link"].search(
+            [("account_id", "=", self.account.id)]
+        )
+
+    def _world(self):
+        """Anna in Odoo and in Outlook's Contacts; Bert only in Odoo; Carl only in Contacts;
+        Dora in Contacts and in the synced folder (put there in Outlook)."""
+        self.anna = self.Partner.create({"name": "Anna Both", "email": "anna@example.com"})
+        self.bert = self.Partner.create({"name": "Bert Odoo", "email": "bert@example.com"})
+        self.anna_item, self.carl_item, self.dora_item = self.mailbox.seed(
+            [
+                {
+                    "displayName": "Anna Both",
+                    "jobTitle": "CEO",
+                    "emailAddresses": [{"address": "anna@example.com"}],
+                },
+                {
+                    "displayName": "Carl Contacts",
+                    "emailAddresses": [{"address": "carl@example.com"}],
+                },
+                {"displayName": "Dora Twice", "emailAddresses": [{"address": "dora@example.com"}]},
+            ]
+        )
+        folder = self.mailbox.create_folder(FOLDER)
+        self.mailbox.seed(
+            [{"displayName": "Dora Twice", "emailAddresses": [{"address": "dora@example.com"}]}],
+            folder_id=folder["id"],
+        )
+
+    # -- tests --------------------------------------------------------------------------
+
+    def test_imports_one_way_and_matches_without_duplicates(self):
+        self._world()
+        before = {oid: item["changeKey"] for oid, item in self._default_items().items()}
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+
+        # Into Odoo: Anna updated, Carl and Dora created, each once.
+        self.assertEqual(self.anna.function, "CEO")
+        for email in ("anna@example.com", "carl@example.com", "dora@example.com"):
+            self.assertEqual(len(self._partners(email)), 1, email)
+        carl, dora = self._partners("carl@example.com"), self._partners("dora@example.com")
+        self.assertEqual(
+            {link.outlook_id: link.partner_id for link in self._import_links()},
+            {
+                self.anna_item["id"]: self.anna,
+                self.carl_item["id"]: carl,
+                self.dora_item["id"]: dora,
+            },
+        )
+        self.assertEqual(self.account.default_folder_id, self.anna_item["parentFolderId"])
+        self.assertTrue(self.account.default_folder_delta_link)
+        self.assertNotEqual(self.account.default_folder_delta_link, self.account.delta_link)
+
+        # Outlook's Contacts folder is untouched.
+        self.assertEqual(
+            {oid: item["changeKey"] for oid, item in self._default_items().items()}, before
+        )
+        # The synced folder gets Bert; not Anna nor Carl (Outlook has them already); its
+        # own Dora is linked to the Dora the import created.
+        self.assertEqual(len(self._folder_items("bert@example.com")), 1)
+        self.assertFalse(self._folder_items("anna@example.com"))
+        self.assertFalse(self._folder_items("carl@example.com"))
+        self.assertEqual(len(self._folder_items("dora@example.com")), 1)
+        self.assertEqual(
+            self.account.link_ids.filtered(lambda lk: lk.partner_id == dora).outlook_id,
+            self._folder_items("dora@example.com")[0]["id"],
+        )
+
+        # Edits: from Outlook's Contacts they come in; from Odoo they never go back there.
+        self.mailbox.edit(self.carl_item["id"], jobTitle="Buyer")
+        carl.write({"mobile": "+32 470 12 34 56"})
+        self.anna.write({"function": "Chair"})
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(carl.function, "Buyer")
+        items = self._default_items()
+        self.assertFalse(items[self.carl_item["id"]].get("mobilePhone"))
+        self.assertEqual(items[self.anna_item["id"]]["jobTitle"], "CEO")
+        self.assertEqual(items[self.anna_item["id"]]["changeKey"], before[self.anna_item["id"]])
+
+        # Deleted in Outlook's Contacts: the partner stays, is no longer imported, and is
+        # not brought back into the synced folder either.
+        self.mailbox.delete(self.carl_item["id"])
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertTrue(carl.active)
+        link = self._import_links().filtered(lambda lk: lk.partner_id == carl)
+        self.assertTrue(link.detached)
+        self.assertFalse(self._folder_items("carl@example.com"))
+        self.assertEqual(len(self._default_items()), 2)
+
+    def test_off_by_default_unless_settings_say_otherwise(self):
+        Account = self.env["microsoft.contacts.account"]
+        first = Account.create({"user_id": new_test_user(self.env, login="ola_off").id})
+        self.assertFalse(first.import_default_folder)
+        settings = self.env["res.config.settings"].create(
+            {"microsoft_contacts_default_import_default_folder": True}
+        )
+        settings.execute()
+        second = Account.create({"user_id": new_test_user(self.env, login="oscar_on").id})
+        self.assertTrue(second.import_default_folder)
+
+        self.account.sudo().import_default_folder = False
+        self._world()
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertFalse(self._partners("carl@example.com"), "the Contacts folder is not read")
+        self.assertFalse(self._import_links())
+        # Without the import, Anna is a plain partner in scope: she goes to the synced folder.
+        self.assertEqual(len(self._folder_items("anna@example.com")), 1)
+
+    def test_a_failing_import_is_noted_and_the_sync_goes_on(self):
+        self._world()
+        self.simulator._call(
+            "POST",
+            "faults",
+            json={"path_regex": r"/v1\.0/me/contacts\?", "method": "GET", "status": 400},
+        )
+        run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertIn("import of your Outlook Contacts folder failed", run.message)
+        self.assertEqual(len(self._folder_items("bert@example.com")), 1)
+        self.assertFalse(self._partners("carl@example.com"))
+        self.assertFalse(self.account.default_folder_delta_link)
+
+        run = self._sync()  # the fault was used up: the import catches up
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual(len(self._partners("carl@example.com")), 1)
+        self.assertGreaterEqual(run.count_new, 1)
+        self.assertTrue(self.account.default_folder_delta_link)
