@@ -20,7 +20,16 @@
         "views/microsoft_contacts_directory_views.xml",
         "views/menus.xml",
         "views/res_partner_views.xml",
+        "views/res_partner_contacts_views.xml",
         "views/res_config_settings_views.xml",
         "views/templates.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "microsoft_contacts/static/src/**/*",
+        ],
+        "web.assets_unit_tests": [
+            "microsoft_contacts/static/tests/**/*.test.js",
+        ],
+    },
 }
