@@ -1,5 +1,6 @@
 from . import microsoft_contacts_account
 from . import microsoft_contacts_account_sync
+from . import microsoft_contacts_account_sync_request
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_part
 from . import microsoft_contacts_directory_group

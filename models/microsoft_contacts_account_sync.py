@@ -107,10 +107,15 @@ class MicrosoftContactsAccountSync(models.Model):
 
     @api.model
     def _cron_sync_accounts(self):
-        """One due, connected account per call; the cron calls again while some remain."""
-        due = self.sudo().search(
+        """One account per call, requested ones first, then due ones; the cron calls again
+        while some remain. Accounts whose first sync the user has not confirmed wait."""
+        ready = [("state", "=", "connected"), ("initial_sync_confirmed", "=", True)]
+        requested = self.sudo().search(
+            [*ready, ("sync_requested_by_id", "!=", False)], order="write_date, id"
+        )
+        due = requested | self.sudo().search(
             [
-                ("state", "=", "connected"),
+                *ready,
                 "|",
                 ("last_sync_at", "=", False),
                 ("last_sync_at", "<=", fields.Datetime.now() - SYNC_INTERVAL),
@@ -119,9 +124,13 @@ class MicrosoftContactsAccountSync(models.Model):
         )
         done = 0
         for index, account in enumerate(due):
+            requester = account.sync_requested_by_id
+            if requester:
+                # Served by this run: a click while it runs is told a sync is running.
+                account.sync_requested_by_id = False
             try:
                 with self.env.cr.savepoint():
-                    run = account._sync_outlook()
+                    run = account._sync_outlook(trigger_user=requester or None)
             except Exception:
                 # _sync_outlook logs its own failures on the run; this is a last resort so
                 # that one account never stops the others.
@@ -129,7 +138,9 @@ class MicrosoftContactsAccountSync(models.Model):
                 account.last_sync_at = fields.Datetime.now()
                 run = True
             if run is None:
-                continue  # another worker holds this account: try the next one
+                # Another worker holds this account: its request waits; try the next one.
+                account.sync_requested_by_id = requester
+                continue
             done = 1
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - index - 1)
             return

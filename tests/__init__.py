@@ -10,3 +10,4 @@ from . import test_js_units
 from . import test_settings
 from . import test_outlook_sync
 from . import test_outlook_sync_policies
+from . import test_sync_entry_point

@@ -272,6 +272,7 @@ class TestOutlookSync(OutlookSyncCase):
         other = new_test_user(self.env, login="paula_paused", name="Paula Paused")
         paused = self.env["microsoft.contacts.account"].create({"user_id": other.id})
         paused.sudo().state = "paused"
+        (self.account | paused).sudo().initial_sync_confirmed = True
         self.env["microsoft.contacts.account"]._cron_sync_accounts()
         runs = self.env["microsoft.contacts.sync.run"].search([("source", "=", "outlook")])
         self.assertEqual(runs.account_id, self.account)
@@ -399,6 +400,7 @@ class TestOutlookSync(OutlookSyncCase):
         broken_user = new_test_user(self.env, login="brenda_broken", name="Brenda Broken")
         broken = self.env["microsoft.contacts.account"].create({"user_id": broken_user.id})
         broken.sudo().state = "connected"  # but no sign-in stored: its run must fail
+        (self.account | broken).sudo().initial_sync_confirmed = True
         Account = self.env["microsoft.contacts.account"]
         Account._cron_sync_accounts()
         Account._cron_sync_accounts()

@@ -1,0 +1,134 @@
+"""How a user asks for an Outlook sync: the Contacts button, Sync Now, and the first preview.
+
+A sync never runs inside the request: it is queued for the cron worker, which serves the
+requested accounts first and toasts the result to whoever asked. Nothing is synced before the
+user has seen the preview of the first sync (or chosen to skip it).
+"""
+
+import zlib
+from urllib.parse import urlencode
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from .microsoft_contacts_account import CONNECT_ROUTE
+
+# Namespace of the PostgreSQL advisory locks that keep one run per account at a time.
+SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
+SYNC_CRON = "microsoft_contacts.ir_cron_microsoft_contacts_sync"
+
+
+class MicrosoftContactsAccountSyncRequest(models.Model):
+    _inherit = "microsoft.contacts.account"
+
+    initial_sync_confirmed = fields.Boolean(
+        "First Sync Confirmed",
+        readonly=True,
+        copy=False,
+        help="Set once the user has seen the preview of the first sync (or skipped it): "
+        "until then the background sync leaves this account alone.",
+    )
+    sync_requested_by_id = fields.Many2one(
+        "res.users",
+        "Sync Requested By",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="A sync was asked for and waits for the background worker, which tells this "
+        "user the result.",
+    )
+
+    # -- entry points ---------------------------------------------------------------------
+
+    @api.model
+    def action_sync_from_contacts(self, return_url=None):
+        """The Contacts "Sync with Outlook" button: connect, preview, or queue a sync."""
+        account = self.search([("user_id", "=", self.env.uid)], limit=1)
+        if not account or account.state != "connected":
+            return self._action_connect_and_return(return_url)
+        return account._action_sync()
+
+    def action_sync_now(self):
+        """The account form's Sync Now: same as the Contacts button, for this account."""
+        self.ensure_one()
+        self._check_can_manage()
+        if self.state != "connected":
+            return self._notify_sync(
+                "warning",
+                self.env._("Connect this account to Outlook before syncing it."),
+            )
+        return self._action_sync()
+
+    def _action_sync(self):
+        self.ensure_one()
+        if not self.initial_sync_confirmed:
+            return self._action_open_preview()
+        if self._is_sync_running():
+            return self._notify_sync(
+                "warning",
+                self.env._(
+                    "A sync of your Outlook contacts is already running; its result appears "
+                    "when it is done."
+                ),
+            )
+        self._request_sync(self.env.user)
+        return self._notify_sync(
+            "success",
+            self.env._(
+                "Sync started: your Outlook contacts sync in the background and you are told "
+                "when it is done."
+            ),
+            title=self.env._("Sync started"),
+        )
+
+    def _request_sync(self, user):
+        """Queue a sync for the cron worker, which serves requested accounts first."""
+        self.sudo().write({"sync_requested_by_id": user.id})
+        self.env.ref(SYNC_CRON)._trigger()
+
+    def _action_open_preview(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Preview of your Outlook sync"),
+            "res_model": "microsoft.contacts.sync.preview",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
+    @api.model
+    def _action_connect_and_return(self, return_url=None):
+        """Sign in first; the connect route sends the browser back to `return_url` after."""
+        url = CONNECT_ROUTE
+        if return_url and return_url.startswith("/") and not return_url.startswith("//"):
+            url = f"{CONNECT_ROUTE}?{urlencode({'redirect': return_url})}"
+        return {"type": "ir.actions.act_url", "url": url, "target": "self"}
+
+    def _notify_sync(self, kind, message, title=None):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "title": title or self.env._("Outlook contacts"),
+                "message": message,
+                "sticky": False,
+            },
+        }
+
+    def _is_sync_running(self):
+        """Whether a worker holds this account's sync lock right now."""
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                """SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND granted
+                      AND database = (SELECT oid FROM pg_database
+                                       WHERE datname = current_database())
+                      AND classid = %s AND objid = %s AND objsubid = 2""",
+                SYNC_LOCK_CLASS,
+                self.id,
+            )
+        )
+        return bool(self.env.cr.fetchone())
