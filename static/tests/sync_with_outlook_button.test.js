@@ -77,6 +77,35 @@ for (const viewType of Object.keys(VIEWS)) {
             ]);
         });
 
+        test("shows the synced contacts once the preview closes", async () => {
+            const preview = {
+                type: "ir.actions.act_window",
+                res_model: "microsoft.contacts.sync.preview",
+                views: [[false, "form"]],
+                target: "new",
+            };
+            let closePreview;
+            onRpc("microsoft.contacts.account", "action_sync_from_contacts", () => preview);
+            onRpc("web_search_read", () => {
+                expect.step("web_search_read");
+            });
+            mockService("action", {
+                doAction(action, { onClose }) {
+                    expect.step(["doAction", action.res_model]);
+                    closePreview = onClose;
+                },
+            });
+            await mountView({ resModel: "res.partner", type: viewType, arch: VIEWS[viewType] });
+            expect.verifySteps(["web_search_read"]);
+
+            await contains(SYNC_BUTTON).click();
+            expect.verifySteps([["doAction", "microsoft.contacts.sync.preview"]]);
+
+            closePreview();
+            await animationFrame();
+            expect.verifySteps(["web_search_read"]);
+        });
+
         test("is disabled while the server answers", async () => {
             const answer = new Deferred();
             onRpc("microsoft.contacts.account", "action_sync_from_contacts", () => {

@@ -6,7 +6,7 @@ import { useSyncWithOutlook } from "./sync_with_outlook_hook";
 export class MicrosoftContactsKanbanController extends KanbanController {
     setup() {
         super.setup();
-        this.syncWithOutlook = useSyncWithOutlook();
+        this.syncWithOutlook = useSyncWithOutlook({ onClose: () => this.model.load() });
     }
 }
 

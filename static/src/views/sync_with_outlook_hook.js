@@ -6,8 +6,12 @@ import { useService } from "@web/core/utils/hooks";
  * The "Sync with Outlook" button of the Contacts views: the server decides what comes next
  * (connect first, preview the first sync, or queue one) and answers with an action to run.
  * The current address goes along so that a sign-in started here comes back to this view.
+ *
+ * @param {Object} [options]
+ * @param {Function} [options.onClose] called when a dialog the answer opened (the preview
+ *      of the first sync) is closed, e.g. to show the contacts it brought in
  */
-export function useSyncWithOutlook() {
+export function useSyncWithOutlook({ onClose } = {}) {
     const orm = useService("orm");
     const actionService = useService("action");
     const state = useState({ pending: false });
@@ -25,7 +29,7 @@ export function useSyncWithOutlook() {
                 [`${pathname}${search}`]
             );
             if (action) {
-                await actionService.doAction(action);
+                await actionService.doAction(action, { onClose });
             }
         } finally {
             state.pending = false;
