@@ -23,6 +23,7 @@
         "views/res_partner_contacts_views.xml",
         "views/res_config_settings_views.xml",
         "views/templates.xml",
+        "wizard/microsoft_contacts_sync_preview_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

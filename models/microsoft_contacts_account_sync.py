@@ -26,6 +26,7 @@ from ..graph import (
     SyncStateLostError,
 )
 from ..sync import planner as sp
+from ..sync import preview as sp_preview
 from ..sync.contact import Snapshot
 from ..sync.mapping import PARTNER_REF_PROPERTY_ID
 from ..sync.normalize import CountryResolver
@@ -154,8 +155,11 @@ class MicrosoftContactsAccountSync(models.Model):
             account.write({"folder_id": False, "delta_link": False})
         return True
 
-    def _sync_outlook(self, trigger_user=None, confirm_deletions=False):
-        """Run one sync; returns the run, or None when another worker holds the account."""
+    def _sync_outlook(self, trigger_user=None, confirm_deletions=False, chosen=None):
+        """Run one sync; returns the run, or None when another worker holds the account.
+
+        `chosen` (group -> kinds, from a preview) applies only those records.
+        """
         self.ensure_one()
         account = self.sudo()
         self.env.cr.execute(
@@ -190,7 +194,7 @@ class MicrosoftContactsAccountSync(models.Model):
             return account._fail_run(run, str(error))
         try:
             with self.env.cr.savepoint():
-                _OutlookRun(account, run, confirm_deletions).execute()
+                _OutlookRun(account, run, confirm_deletions).execute(chosen)
         except AuthExpiredError as error:
             account._mark_needs_reconnect(str(error))
             account._fail_run(run, str(error))
@@ -212,6 +216,18 @@ class MicrosoftContactsAccountSync(models.Model):
         if trigger_user:
             account._toast_run(trigger_user, run)
         return run
+
+    def _plan_outlook_sync(self):
+        """A dry run: the plan of the next sync and the labels of its records.
+
+        Deletions are planned as if confirmed, so that the preview shows them all. Raises
+        what a sync would fail with (AuthExpiredError, GraphError, UserError,
+        FolderGoneError); nothing is written, in Odoo or in Outlook.
+        """
+        self.ensure_one()
+        outlook_run = _OutlookRun(self.sudo(), None, True, dry_run=True)
+        plan = outlook_run.plan()
+        return plan, outlook_run.partner_labels, outlook_run.item_labels
 
     def _fail_run(self, run, message):
         run.write({"state": "failed", "message": message, "finished_at": fields.Datetime.now()})
@@ -291,8 +307,13 @@ class MicrosoftContactsAccountSync(models.Model):
 class _OutlookRun:
     """The state of one run: kept out of the model so that helpers share it plainly."""
 
-    def __init__(self, account, run, confirm_deletions):
+    def __init__(self, account, run, confirm_deletions, dry_run=False):
         self.account = account
+        self.dry_run = dry_run  # plan only: no folder created, no position stored
+        self.folder_id = None
+        self.read_from = None  # the delta link to read from, when not the account's
+        self.delta_link = None
+        self.full = False
         self.env = account.env
         self.run = run
         self.policies = account._sync_policies(confirm_deletions)
@@ -311,15 +332,19 @@ class _OutlookRun:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def execute(self):
-        account = self.account
-        self.client = account._get_graph_client()
+    def execute(self, chosen=None):
+        """Plan and apply; with `chosen` (group -> kinds seen in a preview), only those."""
+        self.apply(self.plan(), chosen)
+
+    def plan(self):
+        """Read both sides and plan. A dry run writes nothing, in Odoo or in Outlook."""
+        self.client = self.account._get_graph_client()
         resolver, self.default_region = self._lookups()
-        folder_id = self._ensure_folder()
+        self.folder_id = self._ensure_folder()
         links = self._links()
-        changes, delta_link, full = self._read_outlook(folder_id)
+        changes, self.delta_link, self.full = self._read_outlook(self.folder_id)
         odoo_side = self._odoo_side()
-        plan = sp.plan_sync(
+        return sp.plan_sync(
             self.policies,
             links,
             changes,
@@ -328,15 +353,29 @@ class _OutlookRun:
             countries=resolver,
             default_region=self.default_region,
         )
+
+    def apply(self, plan, chosen=None):
+        account = self.account
         message = ""
+        aside = []
+        if chosen is not None:
+            plan, aside = sp_preview.select_actions(plan, chosen)
         if plan.blocked:
             # Nothing is applied and the delta link stays: the same changes come back.
             message = plan.blocked_reason
             self.incomplete = True
         else:
-            self._apply(plan, folder_id)
+            self._apply(plan, self.folder_id)
+        if aside:
+            # Not seen as they are now (or left out): the next sync reads them again.
+            self.incomplete = True
+            message = self.env._(
+                "%s contacts changed since the preview (or were not in it); they are "
+                "synced on the next sync.",
+                len(aside),
+            )
         if not self.incomplete:
-            account.delta_link = delta_link
+            account.delta_link = self.delta_link
         for line in self.lines:
             line["run_id"] = self.run.id
         self.env["microsoft.contacts.sync.run.line"].sudo().create(self.lines)
@@ -347,7 +386,7 @@ class _OutlookRun:
         self.run.write(
             {
                 "state": "done",
-                "full_sync": full,
+                "full_sync": self.full,
                 "message": message or False,
                 "finished_at": fields.Datetime.now(),
                 **{f"count_{key}": value for key, value in self.counts.items()},
@@ -393,6 +432,7 @@ class _OutlookRun:
     # -- folder ------------------------------------------------------------------------------
 
     def _ensure_folder(self):
+        """The folder's id; a dry run never creates it (None: plan against an empty one)."""
         account, client = self.account, self.client
         if account.folder_id:
             try:
@@ -410,6 +450,9 @@ class _OutlookRun:
             ),
             None,
         )
+        if self.dry_run:
+            self.read_from = False  # a folder found by its name is read from its start
+            return folder["id"] if folder else None
         if folder is None:
             folder = client.post("/me/contactFolders", json={"displayName": wanted})
         account.write({"folder_id": folder["id"], "delta_link": False})
@@ -421,7 +464,9 @@ class _OutlookRun:
         rows = self.Link.search([("account_id", "=", self.account.id)])
         links = []
         for row in rows:
-            pid = row.partner_ref or row.partner_id.id
+            # An Outlook contact left out of the sync has no partner: its own key keeps it
+            # apart from the others (the planner holds one link per partner id).
+            pid = row.partner_ref or row.partner_id.id or -row.id
             self.by_partner[pid] = row
             self.by_outlook[row.outlook_id] = row
             try:
@@ -436,10 +481,13 @@ class _OutlookRun:
     # -- Outlook -----------------------------------------------------------------------------
 
     def _read_outlook(self, folder_id):
+        if folder_id is None:  # a dry run before the folder exists
+            return sp.OutlookChanges(complete=True), None, True
         start = f"/me/contactFolders/{quote(folder_id, safe='')}/contacts/delta"
-        full = not self.account.delta_link
+        read_from = self.account.delta_link if self.read_from is None else self.read_from
+        full = not read_from
         try:
-            result = self.client.delta(self.account.delta_link or start)
+            result = self.client.delta(read_from or start)
         except SyncStateLostError:
             _logger.info("Outlook account %s: delta state lost, reading all", self.account.id)
             full = True

@@ -30,6 +30,14 @@ class MicrosoftContactsLink(models.Model):
         help="The pair is no longer synced (deleted on one side and kept on the other).",
     )
     synced_at = fields.Datetime(readonly=True)
+    excluded = fields.Boolean(
+        readonly=True,
+        help="Left out by the user in a preview of the sync: kept as it is on both sides "
+        "(detached) until included again.",
+    )
+    label = fields.Char(
+        readonly=True, help="Name and email of a contact left out, as the preview showed them."
+    )
 
     _sql_constraints = [
         (

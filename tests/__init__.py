@@ -11,3 +11,4 @@ from . import test_settings
 from . import test_outlook_sync
 from . import test_outlook_sync_policies
 from . import test_sync_entry_point
+from . import test_sync_preview

@@ -1,1 +1,3 @@
 from . import microsoft_contacts_directory_secret
+from . import microsoft_contacts_sync_preview_line
+from . import microsoft_contacts_sync_preview
