@@ -32,5 +32,8 @@
         "web.assets_unit_tests": [
             "microsoft_contacts/static/tests/**/*.test.js",
         ],
+        "web.assets_tests": [
+            "microsoft_contacts/static/tests/tours/**/*",
+        ],
     },
 }

@@ -8,6 +8,7 @@ from . import test_directory_import
 from . import test_install
 from . import test_js_units
 from . import test_settings
+from . import test_ui_tour
 from . import test_outlook_sync
 from . import test_outlook_sync_policies
 from . import test_sync_entry_point
