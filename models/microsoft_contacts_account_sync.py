@@ -8,14 +8,17 @@ stored only when every change of the round was applied.
 
 import json
 import logging
+import threading
+import zlib
 from collections import deque
+from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, escape_psql
 from odoo.tools.safe_eval import safe_eval
 
 from ..graph import (
@@ -36,6 +39,10 @@ _logger = logging.getLogger(__name__)
 EXPAND_PARTNER_REF = f"singleValueExtendedProperties($filter=id eq '{PARTNER_REF_PROPERTY_ID}')"
 # The cron syncs an account again once this long has passed since its last attempt.
 SYNC_INTERVAL = timedelta(minutes=20)
+# Namespace of the PostgreSQL advisory locks that keep one run per account at a time.
+SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
+# Record pairs applied between two commits (a crash keeps what the earlier chunks did).
+DEFAULT_CHUNK_SIZE = 500
 
 PARTNER_FIELDS = [
     "name",
@@ -101,6 +108,10 @@ class FolderGoneError(Exception):
     """The folder synced before vanished in Outlook: nothing may be read as deleted."""
 
 
+class SyncLockLostError(Exception):
+    """Another worker took the account between a commit and the lock taken again."""
+
+
 class MicrosoftContactsAccountSync(models.Model):
     _inherit = "microsoft.contacts.account"
 
@@ -124,18 +135,21 @@ class MicrosoftContactsAccountSync(models.Model):
             order="last_sync_at asc nulls first, id",
         )
         done = 0
+        auto_commit = self._sync_auto_commit()
         for index, account in enumerate(due):
             requester = account.sync_requested_by_id
             if requester:
                 # Served by this run: a click while it runs is told a sync is running.
                 account.sync_requested_by_id = False
             try:
-                with self.env.cr.savepoint():
+                with nullcontext() if auto_commit else self.env.cr.savepoint():
                     run = account._sync_outlook(trigger_user=requester or None)
             except Exception:
                 # _sync_outlook logs its own failures on the run; this is a last resort so
                 # that one account never stops the others.
                 _logger.exception("Outlook sync of account %s failed", account.id)
+                if auto_commit:
+                    self.env.cr.rollback()
                 account.last_sync_at = fields.Datetime.now()
                 run = True
             if run is None:
@@ -158,20 +172,17 @@ class MicrosoftContactsAccountSync(models.Model):
     def _sync_outlook(self, trigger_user=None, confirm_deletions=False, chosen=None):
         """Run one sync; returns the run, or None when another worker holds the account.
 
-        `chosen` (group -> kinds, from a preview) applies only those records.
+        `chosen` (group -> kinds, from a preview) applies only those records. Outside tests
+        the run commits after each chunk of records (and once the token is fetched, so that
+        a rotated refresh token is never rolled back); the advisory lock that keeps other
+        workers out is a transaction lock, taken again after each commit.
         """
         self.ensure_one()
         account = self.sudo()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM %s WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED",
-                SQL.identifier(self._table),
-                self.id,
-            )
-        )
-        if not self.env.cr.fetchone():
+        if not account._lock_sync():
             _logger.info("Outlook account %s is being synced by another worker", self.id)
             return None
+        auto_commit = self._sync_auto_commit()
         run = (
             self.env["microsoft.contacts.sync.run"]
             .sudo()
@@ -185,34 +196,21 @@ class MicrosoftContactsAccountSync(models.Model):
         )
         account.last_sync_at = fields.Datetime.now()
         try:
-            # Outside the savepoint: a refreshed token cache must survive a failed run.
             account._get_access_token()
         except AuthExpiredError as error:
             account._mark_needs_reconnect(str(error))
-            return account._fail_run(run, str(error))
+            return account._fail_run(run, str(error), trigger_user)
         except (GraphError, UserError) as error:
-            return account._fail_run(run, str(error))
+            return account._fail_run(run, str(error), trigger_user)
+        outlook_run = _OutlookRun(account, run, confirm_deletions, auto_commit)
         try:
-            with self.env.cr.savepoint():
-                _OutlookRun(account, run, confirm_deletions).execute(chosen)
-        except AuthExpiredError as error:
-            account._mark_needs_reconnect(str(error))
-            account._fail_run(run, str(error))
-        except FolderGoneError:
-            account._fail_run(
-                run,
-                self.env._(
-                    "The folder %s was deleted in Outlook. Nothing was changed; reset the "
-                    "Outlook sync of this account to sync again.",
-                    account.folder_name,
-                ),
-            )
-        except (GraphError, UserError) as error:
-            _logger.info("Outlook sync of account %s failed: %s", self.id, error)
-            account._fail_run(run, str(error))
-        except Exception as error:
-            _logger.exception("Outlook sync of account %s failed unexpectedly", self.id)
-            account._fail_run(run, self.env._("Unexpected error: %s", error))
+            if auto_commit:
+                outlook_run.checkpoint()
+            # Without commits, a savepoint undoes a failed run as a whole.
+            with nullcontext() if auto_commit else self.env.cr.savepoint():
+                outlook_run.execute(chosen)
+        except Exception as error:  # every failure ends on the run
+            account._end_failed_run(run, error, auto_commit)
         if trigger_user:
             account._toast_run(trigger_user, run)
         return run
@@ -229,9 +227,69 @@ class MicrosoftContactsAccountSync(models.Model):
         plan = outlook_run.plan()
         return plan, outlook_run.partner_labels, outlook_run.item_labels
 
-    def _fail_run(self, run, message):
+    def _sync_auto_commit(self):
+        """Commit per chunk, except inside tests (which may ask for it through the context)."""
+        return self.env.context.get(
+            "microsoft_contacts_auto_commit",
+            not getattr(threading.current_thread(), "testing", False),
+        )
+
+    def _lock_sync(self):
+        """Take this account's sync lock for the current transaction; False if held."""
+        self.env.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", SYNC_LOCK_CLASS, self.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _is_sync_running(self):
+        """Whether another worker holds this account's sync lock right now."""
+        self.ensure_one()
+        self.env.cr.execute(
+            SQL(
+                """SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+                      AND database = (SELECT oid FROM pg_database
+                                       WHERE datname = current_database())
+                      AND classid = %s AND objid = %s AND objsubid = 2""",
+                SYNC_LOCK_CLASS,
+                self.id,
+            )
+        )
+        return bool(self.env.cr.fetchone())
+
+    def _end_failed_run(self, run, error, auto_commit):
+        """Record why the run stopped; with commits, back to the last chunk first."""
+        if auto_commit:
+            # A token refreshed since the last commit must outlive the rollback.
+            token_cache = self.token_cache
+            self.env.cr.rollback()
+            if token_cache != self.token_cache:
+                self.token_cache = token_cache
+            self._lock_sync()
+        if isinstance(error, AuthExpiredError):
+            self._mark_needs_reconnect(str(error))
+            message = str(error)
+        elif isinstance(error, FolderGoneError):
+            message = self.env._(
+                "The folder %s was deleted in Outlook. Nothing was changed; reset the "
+                "Outlook sync of this account to sync again.",
+                self.folder_name,
+            )
+        elif isinstance(error, SyncLockLostError):
+            message = self.env._("Another worker took this account over; the sync goes on there.")
+        elif isinstance(error, GraphError | UserError):
+            _logger.info("Outlook sync of account %s failed: %s", self.id, error)
+            message = str(error)
+        else:
+            _logger.exception("Outlook sync of account %s failed unexpectedly", self.id)
+            message = self.env._("Unexpected error: %s", error)
+        self._fail_run(run, message)
+
+    def _fail_run(self, run, message, trigger_user=None):
         run.write({"state": "failed", "message": message, "finished_at": fields.Datetime.now()})
         self.last_error = message
+        if trigger_user:
+            self._toast_run(trigger_user, run)
         return run
 
     def _toast_run(self, user, run):
@@ -307,7 +365,7 @@ class MicrosoftContactsAccountSync(models.Model):
 class _OutlookRun:
     """The state of one run: kept out of the model so that helpers share it plainly."""
 
-    def __init__(self, account, run, confirm_deletions, dry_run=False):
+    def __init__(self, account, run, confirm_deletions, auto_commit=False, dry_run=False):
         self.account = account
         self.dry_run = dry_run  # plan only: no folder created, no position stored
         self.folder_id = None
@@ -316,6 +374,15 @@ class _OutlookRun:
         self.full = False
         self.env = account.env
         self.run = run
+        self.auto_commit = auto_commit
+        self.chunk_size = max(
+            int(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("microsoft_contacts.sync_chunk_size", DEFAULT_CHUNK_SIZE)
+            ),
+            1,
+        )
         self.policies = account._sync_policies(confirm_deletions)
         self.lines = []
         self.counts = dict.fromkeys(("new", "updated", "unchanged", "archived", "failed"), 0)
@@ -328,7 +395,9 @@ class _OutlookRun:
         self.item_labels = {}  # outlook id -> (name, email)
         self.existing_partners = set()
         self.company_by_name = {}  # lower-cased Outlook company name -> company partner id
-        self.created_companies = set()  # names whose company this run created
+        self.title_by_name = {}  # lower-cased title -> res.partner.title id
+        self.tag_by_name = {}  # lower-cased tag -> res.partner.category id
+        self.created_names = []  # (cache, key) of what this run created: undone on rollback
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -376,9 +445,7 @@ class _OutlookRun:
             )
         if not self.incomplete:
             account.delta_link = self.delta_link
-        for line in self.lines:
-            line["run_id"] = self.run.id
-        self.env["microsoft.contacts.sync.run.line"].sudo().create(self.lines)
+        self._save_lines()
         if not message and self.incomplete:
             message = self.env._(
                 "Some changes could not be applied; they are tried again on the next sync."
@@ -393,6 +460,24 @@ class _OutlookRun:
             }
         )
         account.last_error = message if plan.blocked else False
+
+    def checkpoint(self):
+        """Keep what is done so far: lines and counts on the run, then commit if allowed."""
+        self._save_lines()
+        self.run.write({f"count_{key}": value for key, value in self.counts.items()})
+        if not self.auto_commit:
+            return
+        # Background runs only (cron, or a request that asked for it): the chunks already
+        # written to Outlook must stay linked in Odoo whatever happens next.
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        if not self.account._lock_sync():
+            raise SyncLockLostError()
+
+    def _save_lines(self):
+        for line in self.lines:
+            line["run_id"] = self.run.id
+        self.env["microsoft.contacts.sync.run.line"].sudo().create(self.lines)
+        self.lines = []
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -619,7 +704,8 @@ class _OutlookRun:
         """Planner values (mapping.ODOO_KEYS) -> res.partner values."""
         vals = {key: values[key] or False for key in PLAIN_VALUES if key in values}
         if "title" in values:
-            vals["title"] = self._title(values["title"])
+            title = (values["title"] or "").strip().lower()
+            vals["title"] = self.title_by_name.get(title, False) if title else False
         if "company_name" in values and not (partner and partner.parent_id):
             # A contact of a company shows the company's name: that one is not rewritten.
             name = (values["company_name"] or "").strip()
@@ -636,7 +722,8 @@ class _OutlookRun:
         if "comment" in values:
             vals["comment"] = values["comment"] or False
         if "category_names" in values and self.policies.sync_categories:
-            vals["category_id"] = [Command.set(self._tags(values["category_names"]))]
+            tags = {self.tag_by_name.get(n.strip().lower()) for n in values["category_names"]}
+            vals["category_id"] = [Command.set(sorted(t for t in tags if t))]
         return vals
 
     def _link_companies(self, names):
@@ -673,14 +760,25 @@ class _OutlookRun:
             created = self.Partner.create([{"name": n, "is_company": True} for n in missing])
             for name, company in zip(missing, created, strict=True):
                 self.company_by_name[name.lower()] = company.id
-                self.created_companies.add(name.lower())
+                self.created_names.append((self.company_by_name, name.lower()))
 
-    def _title(self, name):
-        if not name:
-            return False
-        Title = self.env["res.partner.title"].sudo()
-        title = Title.search([("name", "=ilike", name)], limit=1)
-        return (title or Title.create({"name": name})).id
+    def _resolve_names(self, model, cache, names):
+        """Find titles or tags by name (case ignored) in one query; create the missing ones."""
+        wanted = {}
+        for name in names:
+            name = (name or "").strip()
+            if name and name.lower() not in cache:
+                wanted.setdefault(name.lower(), name)
+        if not wanted:
+            return
+        Model = self.env[model].sudo()
+        domain = expression.OR([[("name", "=ilike", escape_psql(n))] for n in wanted.values()])
+        for record in Model.search_read(domain, ["name"], order="id"):
+            cache.setdefault((record["name"] or "").strip().lower(), record["id"])
+        missing = [name for key, name in wanted.items() if key not in cache]
+        for name, record in zip(missing, Model.create([{"name": n} for n in missing]), strict=True):
+            cache[name.lower()] = record.id
+            self.created_names.append((cache, name.lower()))
 
     def _state(self, country_code, code, name):
         for state in self.states_by_country.get(country_code, ()):
@@ -690,14 +788,6 @@ class _OutlookRun:
             if name and state["name"].lower() == name.lower():
                 return state["id"]
         return False
-
-    def _tags(self, names):
-        Tag = self.env["res.partner.category"].sudo()
-        ids = []
-        for name in names:
-            tag = Tag.search([("name", "=ilike", name)], limit=1) or Tag.create({"name": name})
-            ids.append(tag.id)
-        return ids
 
     # -- apply -------------------------------------------------------------------------------
 
@@ -709,7 +799,19 @@ class _OutlookRun:
             group.actions.append(action)
             group.partner_id = group.partner_id or action.partner_id
             group.outlook_id = group.outlook_id or action.outlook_id
-        pending = [g for g in groups.values() if g.actions]
+        # Pairs that only need counting go at once; the others in chunks, committed apart.
+        quiet = {sp.UNCHANGED, sp.SKIP}
+        busy, idle = [], []
+        for group in groups.values():
+            (busy if any(a.kind not in quiet for a in group.actions) else idle).append(group)
+        self._apply_chunk(idle)
+        for start in range(0, len(busy), self.chunk_size):
+            if start:
+                self.checkpoint()
+            self._apply_chunk(busy[start : start + self.chunk_size])
+
+    def _apply_chunk(self, groups):
+        pending = [g for g in groups if g.actions]
         while pending:
             # Odoo-side heads first (bulk), then the Outlook heads in one $batch, in waves:
             # each group goes on in its own order and stops at its first failure.
@@ -738,7 +840,7 @@ class _OutlookRun:
 
     def _one_by_one(self, pairs):
         effects = []
-        self._forget_companies()  # rolled back with the savepoint
+        self._forget_created()  # rolled back with the savepoint
         self._forget_creates(pairs)  # rolled back with the savepoint
         for group, action in pairs:
             try:
@@ -746,14 +848,14 @@ class _OutlookRun:
                     effects += self._odoo_actions([(group, action)])
             except Exception as error:
                 self._forget_creates([(group, action)])
-                self._forget_companies()
+                self._forget_created()
                 self._fail(group, action, str(error)[:500])
         return effects
 
-    def _forget_companies(self):
-        for name in self.created_companies:
-            self.company_by_name.pop(name, None)
-        self.created_companies.clear()
+    def _forget_created(self):
+        for cache, key in self.created_names:
+            cache.pop(key, None)
+        self.created_names.clear()
 
     def _forget_creates(self, pairs):
         for group, action in pairs:
@@ -765,11 +867,21 @@ class _OutlookRun:
     def _odoo_actions(self, pairs):
         """Write what the actions say; return the in-memory effects to run once committed."""
         effects = []
-        self._link_companies(
-            a.values.get("company_name")
+        incoming = [
+            a.values
             for _g, a in pairs
             if a.kind in (sp.CREATE_IN_ODOO, sp.UPDATE_ODOO) and a.values
+        ]
+        self._link_companies(v.get("company_name") for v in incoming)
+        self._resolve_names(
+            "res.partner.title", self.title_by_name, (v.get("title") for v in incoming)
         )
+        if self.policies.sync_categories:
+            self._resolve_names(
+                "res.partner.category",
+                self.tag_by_name,
+                (name for v in incoming for name in v.get("category_names") or ()),
+            )
         creates = [(g, a) for g, a in pairs if a.kind == sp.CREATE_IN_ODOO]
         if creates:
             partners = self.Partner.create([self._partner_values(a.values) for _g, a in creates])

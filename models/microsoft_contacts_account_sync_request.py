@@ -1,20 +1,16 @@
 """How a user asks for an Outlook sync: the Contacts button, Sync Now, and the first preview.
 
-A sync never runs inside the request: it is queued for the cron worker, which serves the
-requested accounts first and toasts the result to whoever asked. Nothing is synced before the
-user has seen the preview of the first sync (or chosen to skip it).
+The button and Sync Now never run a sync inside the request: they queue it for the cron
+worker, which serves the requested accounts first and toasts the result to whoever asked.
+Nothing is synced before the user has seen the preview of the first sync (or skipped it).
 """
 
-import zlib
 from urllib.parse import urlencode
 
 from odoo import Command, api, fields, models
-from odoo.tools import SQL
 
 from .microsoft_contacts_account import CONNECT_ROUTE
 
-# Namespace of the PostgreSQL advisory locks that keep one run per account at a time.
-SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
 SYNC_CRON = "microsoft_contacts.ir_cron_microsoft_contacts_sync"
 
 
@@ -204,19 +200,3 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
                 "sticky": False,
             },
         }
-
-    def _is_sync_running(self):
-        """Whether a worker holds this account's sync lock right now."""
-        self.ensure_one()
-        self.env.cr.execute(
-            SQL(
-                """SELECT 1 FROM pg_locks
-                    WHERE locktype = 'advisory' AND granted
-                      AND database = (SELECT oid FROM pg_database
-                                       WHERE datname = current_database())
-                      AND classid = %s AND objid = %s AND objsubid = 2""",
-                SYNC_LOCK_CLASS,
-                self.id,
-            )
-        )
-        return bool(self.env.cr.fetchone())

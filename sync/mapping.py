@@ -218,6 +218,16 @@ def parse_graph_contact(item: Any, ctx: MappingContext) -> ParsedItem:
         address = clean_email(read.string("address", entry))
         if address:
             emails.append((read.string("name", entry), address))
+    if len(emails) > MAX_EMAILS:
+        problems.append(
+            Problem(
+                P.TOO_MANY_EMAILS,
+                f"Outlook sent {len(emails)} email addresses where a contact holds at most"
+                f" {MAX_EMAILS}; the first one is synced, the others are left in Outlook.",
+                "emailAddresses",
+                severity=P.WARNING,
+            )
+        )
     business = [p for p in (clean_text(x) for x in read.strings("businessPhones")) if p]
     home = [p for p in (clean_text(x) for x in read.strings("homePhones")) if p]
 

@@ -11,5 +11,6 @@ from . import test_settings
 from . import test_ui_tour
 from . import test_outlook_sync
 from . import test_outlook_sync_policies
+from . import test_outlook_sync_chunks
 from . import test_sync_entry_point
 from . import test_sync_preview

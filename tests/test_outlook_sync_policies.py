@@ -299,8 +299,51 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         self.assertEqual(number.function, "42", "a number where text was expected: a warning")
         number_line = lines.filtered(lambda ln: ln.email == "number.title@example.com")
         self.assertIn("jobTitle", number_line.reason)
-        # More emails than Outlook holds cannot come from Graph: the first one is synced.
+        # More emails than Outlook holds: the first one is synced, the line says so.
         self.assertEqual(len(self._partners("four0@example.com")), 1)
+        four_line = lines.filtered(lambda ln: ln.email == "four0@example.com")
+        self.assertEqual(four_line.status, "success")
+        self.assertIn("4 email addresses", four_line.reason)
+
+    def test_titles_and_categories_are_found_by_name_or_created_once(self):
+        self.account.sync_categories = True
+        Tag = self.env["res.partner.category"]
+        vip = Tag.create({"name": "VIP"})
+        wildcard = Tag.create({"name": "A_B"})  # "_" must not match any character
+        doctor = self.env["res.partner.title"].create({"name": "Dr. Outlook"})
+        self._seed(
+            [
+                _person(
+                    "Tia",
+                    "One",
+                    "tia.one@example.com",
+                    title="dr. outlook",
+                    categories=["vip", "Fresh Tag"],
+                ),
+                _person(
+                    "Tia",
+                    "Two",
+                    "tia.two@example.com",
+                    title="Sir Outlook",
+                    categories=["VIP", "fresh tag", "AxB"],
+                ),
+                _person("Tia", "Three", "tia.three@example.com", title="sir outlook"),
+            ]
+        )
+        self._synced()
+        one, two, three = (self._partners(f"tia.{n}@example.com") for n in ("one", "two", "three"))
+        self.assertEqual(one.title, doctor)
+        self.assertEqual(
+            self.env["res.partner.title"].search([("name", "=ilike", "sir outlook")]), two.title
+        )
+        self.assertEqual(three.title, two.title, "created once, then found whatever the case")
+        fresh = Tag.search([("name", "=ilike", "fresh tag")])
+        self.assertEqual(len(fresh), 1)
+        self.assertEqual(one.category_id, vip | fresh)
+        axb = Tag.search([("name", "=", "AxB")])
+        self.assertEqual(len(axb), 1, "a tag of its own, not A_B")
+        self.assertEqual(two.category_id, vip | fresh | axb)
+        self.assertNotIn(wildcard, two.category_id)
 
     # -- 4. throttling ----------------------------------------------------------------------
 

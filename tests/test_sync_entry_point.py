@@ -8,7 +8,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
-from odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync_request import (
+from odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync import (
     SYNC_LOCK_CLASS,
 )
 
@@ -87,11 +87,12 @@ class TestSyncEntryPoint(OutlookSyncCase):
 
     def test_a_running_sync_is_not_queued_twice(self):
         self.account.sudo().initial_sync_confirmed = True
-        # What a worker syncing this account holds: its advisory lock.
-        self.env.cr.execute(
-            SQL("SELECT pg_advisory_xact_lock(%s, %s)", SYNC_LOCK_CLASS, self.account.id)
-        )
-        action = self._press()
+        # What another worker syncing this account holds: its advisory lock.
+        with self.registry.cursor() as worker:
+            worker.execute(
+                SQL("SELECT pg_advisory_xact_lock(%s, %s)", SYNC_LOCK_CLASS, self.account.id)
+            )
+            action = self._press()
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(action["params"]["type"], "warning")
         self.assertIn("already running", action["params"]["message"])

@@ -1,5 +1,10 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import SQL
+
+from odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync import (
+    SYNC_LOCK_CLASS,
+)
 
 from .common import OutlookSyncCase, first_email
 
@@ -273,3 +278,17 @@ class TestSyncPreview(OutlookSyncCase):
             preview.with_user(stranger).line_ids.read(["name"])
         with self.assertRaises(AccessError):
             self.account.with_user(stranger).action_preview()
+
+    def test_no_preview_while_a_sync_runs(self):
+        self._world()
+        with self.registry.cursor() as worker:
+            worker.execute(
+                SQL("SELECT pg_advisory_xact_lock(%s, %s)", SYNC_LOCK_CLASS, self.account.id)
+            )
+            preview = self._open_preview()
+        self.assertIn("running", preview.error)
+        self.assertFalse(preview.line_ids)
+        self.assertFalse(self.simulator.stats()["by_kind"].get("contacts.delta"))
+        with self.assertRaises(UserError):
+            preview.action_apply()
+        self.assertFalse(self.account.initial_sync_confirmed)

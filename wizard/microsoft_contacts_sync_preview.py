@@ -72,7 +72,8 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
         self.first_sync = not account.initial_sync_confirmed
         self.line_ids.unlink()
         error = None
-        if account._is_sync_running():
+        # Held until this request ends: no sync reads the same delta meanwhile.
+        if not account.sudo()._lock_sync():
             error = self.env._("A sync of this account is running: preview again once it is done.")
         else:
             try:

@@ -249,6 +249,11 @@ def test_categories_off_are_neither_read_nor_written():
         ({"id": "A", "emailAddresses": [{"address": "a@b"}]}, P.INVALID_EMAIL, P.ERROR),
         ({"id": "A", "displayName": "X", "mobilePhone": "ring me"}, P.INVALID_PHONE, P.WARNING),
         (
+            {"id": "A", "emailAddresses": [{"address": f"{i}@x.com"} for i in range(4)]},
+            P.TOO_MANY_EMAILS,
+            P.WARNING,
+        ),
+        (
             {"id": "A", "displayName": "X", "businessAddress": {"countryOrRegion": "Atlantis"}},
             P.UNKNOWN_COUNTRY,
             P.WARNING,
