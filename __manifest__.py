@@ -21,8 +21,20 @@
         "views/menus.xml",
         "views/res_partner_views.xml",
         "views/res_users_views.xml",
+        "views/res_partner_contacts_views.xml",
         "views/res_config_settings_views.xml",
         "views/templates.xml",
         "wizard/microsoft_contacts_sync_preview_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "microsoft_contacts/static/src/**/*",
+        ],
+        "web.assets_unit_tests": [
+            "microsoft_contacts/static/tests/**/*.test.js",
+        ],
+        "web.assets_tests": [
+            "microsoft_contacts/static/tests/tours/**/*",
+        ],
+    },
 }

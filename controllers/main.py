@@ -1,6 +1,8 @@
 import json
 import logging
+import re
 import secrets
+from urllib.parse import urlsplit
 
 from odoo import http
 from odoo.exceptions import UserError
@@ -19,10 +21,25 @@ SERVICE = "contacts"
 FLOW_SESSION_KEY = "microsoft_contacts_flow"
 HMAC_SCOPE = "microsoft_contacts_connect"
 ACCOUNT_ACTION = "microsoft_contacts.action_microsoft_contacts_account"
+# Browsers drop tabs and newlines inside a URL and read a backslash as a slash, so a path
+# holding them may turn into "//host": another site.
+UNSAFE_REDIRECT_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def _state_signature(uid, nonce):
     return hmac(request.env(su=True), HMAC_SCOPE, (uid, nonce))
+
+
+def _local_redirect(url):
+    """`url` when it is a path on this site ("/odoo/contacts?..."), else None."""
+    if not isinstance(url, str) or not url.startswith("/") or url.startswith("//"):
+        return None
+    if UNSAFE_REDIRECT_CHARS.search(url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return None
+    return url
 
 
 def _parse_state(raw):
@@ -37,8 +54,13 @@ class MicrosoftContactsAuth(MicrosoftAuth):
     """Shares Odoo's Microsoft redirect URI: our sign-ins are ours, the rest goes to super()."""
 
     @http.route(CONNECT_ROUTE, type="http", auth="user", methods=["GET"])
-    def microsoft_contacts_connect(self, **kwargs):
-        """Start the sign-in: the MSAL flow (PKCE verifier included) stays in the session."""
+    def microsoft_contacts_connect(self, redirect=None, **kwargs):
+        """Start the sign-in: the MSAL flow (PKCE verifier included) stays in the session.
+
+        `redirect`, a path on this site, is where the browser goes back after a successful
+        sign-in (the Contacts view the user started from); anything else is ignored and the
+        account page is shown instead.
+        """
         account = request.env["microsoft.contacts.account"]._get_my_account()
         try:
             identity = account._get_identity()
@@ -53,7 +75,11 @@ class MicrosoftContactsAuth(MicrosoftAuth):
             )
         except (UserError, GraphError) as error:
             return self._back_to_account(account, str(error))
-        request.session[FLOW_SESSION_KEY] = {"uid": request.env.uid, "flow": flow}
+        request.session[FLOW_SESSION_KEY] = {
+            "uid": request.env.uid,
+            "flow": flow,
+            "redirect": _local_redirect(redirect),
+        }
         return request.redirect(flow["auth_uri"], local=False)
 
     @http.route()
@@ -117,7 +143,9 @@ class MicrosoftContactsAuth(MicrosoftAuth):
             )
         account._save_sign_in(sign_in)
         _logger.info("Outlook contacts connected for user %s", request.env.uid)
-        return request.redirect(self._account_url(account))
+        return request.redirect(
+            _local_redirect(pending.get("redirect")) or self._account_url(account), local=True
+        )
 
     def _account_url(self, account):
         return f"/odoo/action-{ACCOUNT_ACTION}/{account.id}"

@@ -3,9 +3,12 @@ from . import test_bench_directory
 from . import test_bench_outlook_sync
 from . import test_calendar_coexistence
 from . import test_connect_flow
+from . import test_contacts_views
 from . import test_directory_import
 from . import test_install
+from . import test_js_units
 from . import test_settings
+from . import test_ui_tour
 from . import test_outlook_sync
 from . import test_outlook_sync_policies
 from . import test_outlook_sync_chunks

@@ -38,10 +38,13 @@ class TestConnectFlow(HttpCase):
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _start(self, login):
+    def _start(self, login, redirect=None):
         """Log in, click Connect, let Microsoft consent: return the callback URL."""
         self.authenticate(login, f"{login}-password-1")
-        start = self.url_open("/microsoft_contacts/connect", allow_redirects=False)
+        connect = "/microsoft_contacts/connect"
+        if redirect is not None:
+            connect = f"{connect}?{urlencode({'redirect': redirect})}"
+        start = self.url_open(connect, allow_redirects=False)
         self.assertIn(start.status_code, (302, 303), start.text[:500])
         authorize = start.headers["Location"]
         self.assertTrue(authorize.startswith(self.simulator.base_url), authorize)
@@ -56,6 +59,13 @@ class TestConnectFlow(HttpCase):
 
     def _account(self, user):
         return self.env["microsoft.contacts.account"].sudo().search([("user_id", "=", user.id)])
+
+    def _landing(self, response):
+        """Where a redirect sends the browser, as a path and query on this Odoo."""
+        self.assertIn(response.status_code, (302, 303), response.text[:500])
+        target = urlsplit(response.headers["Location"])
+        self.assertIn(target.netloc, ("", urlsplit(self.base_url()).netloc))
+        return f"{target.path}?{target.query}" if target.query else target.path
 
     def _assert_refused(self, response):
         self.assertEqual(response.status_code, 403)
@@ -78,6 +88,44 @@ class TestConnectFlow(HttpCase):
         self.assertFalse(account.last_error)
         me = account._get_graph_client(max_retries=1).get("/me")
         self.assertEqual(me["id"], self.megan["id"])
+
+    def test_connect_comes_back_to_the_contacts_view(self):
+        back = "/odoo/contacts?view_type=list"
+        response = self.url_open(self._start("alice", redirect=back), allow_redirects=False)
+        self.assertEqual(self._landing(response), back)
+        self.assertEqual(self._account(self.alice).state, "connected")
+
+    def test_connect_never_sends_the_browser_elsewhere(self):
+        account_page = None
+        for foreign in (
+            "https://evil.example/odoo",
+            "//evil.example/odoo",
+            "/\\evil.example/odoo",
+            "\\/evil.example/odoo",
+            "/\t/evil.example/odoo",
+            "javascript:alert(1)",
+            "https:/evil.example",
+            "odoo/contacts",
+            "",
+        ):
+            with self.subTest(redirect=foreign):
+                response = self.url_open(
+                    self._start("alice", redirect=foreign), allow_redirects=False
+                )
+                landing = self._landing(response)
+                account_page = account_page or (
+                    f"/odoo/action-microsoft_contacts.action_microsoft_contacts_account/"
+                    f"{self._account(self.alice).id}"
+                )
+                self.assertEqual(landing, account_page)
+                self.assertEqual(self._account(self.alice).state, "connected")
+
+    def test_the_redirect_is_only_followed_after_a_successful_sign_in(self):
+        self.simulator.configure(consent_mode="refuse")
+        callback = self._start("alice", redirect="/odoo/contacts")
+        landing = self._landing(self.url_open(callback, allow_redirects=False))
+        self.assertNotEqual(landing, "/odoo/contacts")
+        self.assertIn("consent was refused", self._account(self.alice).last_error)
 
     def test_replayed_callback_is_refused(self):
         callback = self._start("alice")

@@ -6,7 +6,9 @@
 #   lint   ruff + pylint-odoo (OCA's mandatory checks)
 #   all    all of the above, then one summary line
 # Tier 2 runs whenever an Odoo 18 tree is found (ODOO_PATH, else ../odoo, /opt/odoo18, /opt/odoo)
-# and says loudly when it is skipped.
+# and says loudly when it is skipped. Its browser tests (hoot, tours) need Chromium: tier 2
+# installs it when missing (apt-get, as root or with password-less sudo) and counts a failure
+# when it still cannot be found.
 set -uo pipefail
 
 . "$(dirname "$0")/common.sh"
@@ -51,6 +53,54 @@ run_unit() {
     status[tier1]=ran
 }
 
+# The browsers Odoo 18 looks for on Linux (odoo.tests.common._find_executable), in its order.
+CHROME_NAMES=(google-chrome chromium chromium-browser google-chrome-stable)
+
+find_chrome() {
+    local name
+    for name in "${CHROME_NAMES[@]}"; do
+        command -v "$name" && return 0
+    done
+    return 1
+}
+
+# ensure_chromium: a browser for Odoo's browser tests, installed with apt-get when missing.
+ensure_chromium() {
+    local chrome
+    if chrome=$(find_chrome); then
+        echo "browser for the tours and hoot tests: $chrome"
+        return 0
+    fi
+    say "tier 2: no Chromium/Chrome found (${CHROME_NAMES[*]}): installing Chromium"
+    local as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            as_root=(sudo -n)
+        else
+            echo "not root and no password-less sudo: cannot install Chromium" >&2
+        fi
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "no apt-get on this machine: cannot install Chromium" >&2
+    elif [ "$(id -u)" -eq 0 ] || [ "${#as_root[@]}" -gt 0 ]; then
+        "${as_root[@]}" apt-get update -qq \
+            && { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+                || "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-browser; }
+    fi
+    hash -r
+    if chrome=$(find_chrome); then
+        echo "browser for the tours and hoot tests: $chrome"
+        return 0
+    fi
+    cat >&2 <<'EOF'
+!!! No Chromium or Google Chrome: the browser tests (tours, hoot) cannot run and FAIL.
+!!! Install it, then run again: Debian/Ubuntu `sudo apt-get install chromium` (older
+!!! Ubuntu: chromium-browser), Fedora `sudo dnf install chromium`, or Google Chrome. It must
+!!! be on PATH as google-chrome, chromium, chromium-browser or google-chrome-stable.
+EOF
+    return 1
+}
+
 run_odoo() {
     local odoo
     if ! odoo=$(find_odoo); then
@@ -65,10 +115,13 @@ run_odoo() {
     fi
     say "tier 2: Odoo 18 at $odoo"
     install_requirements odoo requirements-odoo.txt || { failed[tier2]=1; status[tier2]=ran; return 1; }
+    local no_browser=0
+    ensure_chromium || no_browser=1
     VENV="$VENV" ODOO_PATH="$odoo" WORK="$work" bash "$root/tools/odoo_tier.sh"
     local rc=$?
     read -r p f s <"$work/tier2.counts" 2>/dev/null || { p=0; f=1; s=0; }
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    f=$((f + no_browser))
     passed[tier2]=$p; failed[tier2]=$f; skipped[tier2]=$s
     status[tier2]=ran
 }

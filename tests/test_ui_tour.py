@@ -1,0 +1,78 @@
+from odoo.tests import tagged
+
+from .browser import BrowserCase
+from .common import GraphSimulatorAdmin, OutlookMailbox, first_email, point_at_simulator
+
+CLIENT_ID = "odoo-contacts-app"
+CLIENT_SECRET = "odoo-contacts-secret"
+FOLDER = "Odoo Contacts"
+OUTLOOK_CONTACTS = [
+    ("Adele", "Vance", "adele.vance@fabrikam.test"),
+    ("Alex", "Wilber", "alex.wilber@fabrikam.test"),
+    ("Diego", "Siciliani", "diego.siciliani@fabrikam.test"),
+]
+
+
+@tagged("post_install", "-at_install")
+class TestSyncWithOutlookTour(BrowserCase):
+    """From the Contacts app: connect Outlook, preview the first sync, apply it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.from_environment()
+        point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
+        cls.env["ir.config_parameter"].sudo().set_param(
+            "microsoft_contacts_tenant_id", "organizations"
+        )
+        cls.admin = cls.env.ref("base.user_admin")
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.simulator.register_app(
+            CLIENT_ID, CLIENT_SECRET, [f"{self.base_url()}/microsoft_account/authentication"]
+        )
+        megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
+        # "page": Microsoft shows its consent page, which the browser has to accept.
+        self.simulator.configure(consent_mode="page", default_user=megan["id"])
+        self.mailbox = OutlookMailbox(self.simulator, megan["id"])
+        folder = self.mailbox.create_folder(FOLDER)
+        self.mailbox.seed(
+            [
+                {"givenName": given, "surname": surname, "emailAddresses": [{"address": email}]}
+                for given, surname, email in OUTLOOK_CONTACTS
+            ],
+            folder_id=folder["id"],
+        )
+        self.odoo_only = self.env["res.partner"].create(
+            {"name": "Bert Odoo", "email": "bert.odoo@example.com"}
+        )
+
+    def _account(self):
+        return self.env["microsoft.contacts.account"].search([("user_id", "=", self.admin.id)])
+
+    def test_sync_with_outlook_from_contacts(self):
+        self.assertFalse(self._account().filtered(lambda a: a.state == "connected"))
+
+        with self.browser_consenting_on(self.simulator.base_url):
+            self.start_tour(
+                "/odoo/contacts", "microsoft_contacts_sync_with_outlook", login="admin", timeout=180
+            )
+
+        account = self._account()
+        self.assertEqual(account.state, "connected")
+        self.assertEqual(account.microsoft_username, "megan@contoso.test")
+        self.assertTrue(account.initial_sync_confirmed)
+        Partner = self.env["res.partner"]
+        for given, surname, email in OUTLOOK_CONTACTS:
+            partner = Partner.search([("email", "=", email)])
+            self.assertEqual(partner.name, f"{given} {surname}")
+            self.assertTrue(
+                self.env["microsoft.contacts.link"].search(
+                    [("account_id", "=", account.id), ("partner_id", "=", partner.id)]
+                ),
+                f"{email} is linked to its Outlook contact",
+            )
+        in_outlook = {first_email(item) for item in self.mailbox.contacts(account.folder_id)}
+        self.assertIn("bert.odoo@example.com", in_outlook)
