@@ -77,6 +77,7 @@ OWNER_WRITABLE_FIELDS = frozenset(
         "include_companies",
         "sync_categories",
         "folder_name",
+        "import_default_folder",
     }
 )
 

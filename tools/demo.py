@@ -262,6 +262,15 @@ def check(args):
     account = connect_as_admin(args, sim)
     print(f"account {account['id']} connected as {account['microsoft_username']}")
 
+    step("Sync with Outlook: the first sync opens the preview; admin syncs everything")
+    first_click = odoo.call("microsoft.contacts.account", "action_sync_from_contacts", "/odoo")
+    if first_click.get("res_model") != "microsoft.contacts.sync.preview":
+        raise DemoError(f"the first Sync with Outlook did not open the preview: {first_click}")
+    queued = odoo.call(
+        "microsoft.contacts.sync.preview", "action_sync_everything", [first_click["res_id"]]
+    )
+    print(f"preview {first_click['res_id']} shown; {queued['params']['message']}")
+
     step("the background sync runs (cron worker)")
     run = wait_for_background_sync(odoo, account["id"], args.sync_timeout)
     print(
