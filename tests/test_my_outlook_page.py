@@ -21,6 +21,7 @@ POLICIES = {
     "include_companies": True,
     "sync_categories": True,
     "folder_name": "Sales Contacts",
+    "import_default_folder": True,
 }
 
 
