@@ -334,15 +334,7 @@ def connect_as_admin(args, sim):
 
 
 def wait_for_background_sync(odoo, account_id, timeout):
-    # Due now: the cron worker is woken (ODOO_NOTIFY_CRON_CHANGES) instead of waiting a minute.
-    odoo.call(
-        "ir.cron",
-        "write",
-        [odoo.ref(SYNC_CRON)],
-        {
-            "nextcall": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        },
-    )
+    # The sync asked for triggered the cron: the worker (ODOO_NOTIFY_CRON_CHANGES) runs it now.
     deadline = time.monotonic() + timeout
     fields = ["state", "message", "count_new", "count_updated", "count_unchanged", "count_failed"]
     while time.monotonic() < deadline:

@@ -4,7 +4,7 @@
 #   unit   tier 1: graph/, sync/ and the Graph simulator with plain pytest
 #   odoo   tier 2: the addon installed and tested in Odoo 18 (throwaway PostgreSQL + simulator)
 #   lint   ruff + pylint-odoo (OCA's mandatory checks)
-#   all    all of the above, then one summary line
+#   all    all of the above and, when Odoo is found, `make demo-check`; then one summary line
 # Tier 2 runs whenever an Odoo 18 tree is found (ODOO_PATH, else ../odoo, /opt/odoo18, /opt/odoo)
 # and says loudly when it is skipped. Its browser tests (hoot, tours) need Chromium: tier 2
 # installs it when missing (apt-get, as root or with password-less sudo) and counts a failure
@@ -126,6 +126,23 @@ run_odoo() {
     status[tier2]=ran
 }
 
+# demo: `make demo` started from this clone, checked over HTTP and stopped (tools/demo.sh
+# --check, on free ports), so that README's second command keeps working.
+run_demo() {
+    if ! find_odoo >/dev/null 2>&1; then
+        status[demo]="SKIPPED: no Odoo 18 tree"
+        return 0
+    fi
+    say "demo: make demo-check"
+    if bash "$root/tools/demo.sh" --check; then
+        passed[demo]=1; failed[demo]=0
+    else
+        passed[demo]=0; failed[demo]=1
+    fi
+    skipped[demo]=0
+    status[demo]=ran
+}
+
 run_lint() {
     say "lint: ruff"
     local f=0 p=0
@@ -150,7 +167,7 @@ run_lint() {
 summary() {
     say "summary"
     local tp=0 tf=0 ts=0
-    for tier in tier1 tier2 lint; do
+    for tier in tier1 tier2 demo lint; do
         local st=${status[$tier]:-not run}
         if [ "$st" = ran ]; then
             printf '  %-6s %s passed, %s failed, %s skipped\n' "$tier" \
@@ -171,6 +188,6 @@ venv) exit 0 ;;
 unit) run_unit; summary ;;
 odoo) run_odoo; summary ;;
 lint) run_lint; summary ;;
-all) run_unit; run_odoo; run_lint; summary ;;
+all) run_unit; run_odoo; run_demo; run_lint; summary ;;
 *) echo "usage: run_tests.sh all|unit|odoo|lint|venv" >&2; exit 2 ;;
 esac
