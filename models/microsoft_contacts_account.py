@@ -371,16 +371,6 @@ class MicrosoftContactsAccount(models.Model):
             ],
         }
 
-    def action_open_sync_runs(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Outlook Sync Runs"),
-            "res_model": "microsoft.contacts.sync.run",
-            "views": [(False, "list"), (False, "form")],
-            "domain": [("account_id", "=", self.id)],
-        }
-
     def _check_can_manage(self):
         """Users manage their own account, administrators any; the actions then run as sudo."""
         self.check_access("read")

@@ -147,7 +147,9 @@ class _DefaultFolderImport(_OutlookRun):
     def _apply_outlook_heads(self, groups):
         # One way: the planner plans no Outlook write here; should one appear, it fails.
         for group in groups:
-            self._fail(group, group.actions[0], "the default Contacts folder is never written")
+            self._fail(
+                group, group.actions[0], self.env._("the default Contacts folder is never written")
+            )
 
     def _finish(self, message, blocked):
         for key, value in self.counts.items():

@@ -9,6 +9,7 @@ stored only when every change of the round was applied.
 import json
 import logging
 import threading
+import time
 import zlib
 from collections import deque
 from contextlib import nullcontext
@@ -40,6 +41,8 @@ EXPAND_PARTNER_REF = f"singleValueExtendedProperties($filter=id eq '{PARTNER_REF
 SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
 # Record pairs applied between two commits (a crash keeps what the earlier chunks did).
 DEFAULT_CHUNK_SIZE = 500
+# How long a run waits to take its lock again after a commit.
+LOCK_WAIT_SECONDS = 60
 
 PARTNER_FIELDS = [
     "name",
@@ -163,6 +166,7 @@ class MicrosoftContactsAccountSync(models.Model):
         """Forget the folder, the delta position and the links: the next run matches again."""
         self._check_can_manage()
         for account in self.sudo():
+            account._hold_sync_lock()
             account.link_ids.unlink()
             account.write({"folder_id": False, "delta_link": False})
         return True
@@ -240,6 +244,19 @@ class MicrosoftContactsAccountSync(models.Model):
             SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", SYNC_LOCK_CLASS, self.id)
         )
         return self.env.cr.fetchone()[0]
+
+    def _hold_sync_lock(self):
+        """Keep syncs of this account out until this transaction ends, or say one is running.
+
+        Changing links or the delta position under a running sync would be overwritten by it.
+        """
+        for account in self:
+            if not account._lock_sync():
+                raise UserError(
+                    self.env._(
+                        "A sync of your Outlook contacts is running; try again once it is done."
+                    )
+                )
 
     def _is_sync_running(self):
         """Whether another worker holds this account's sync lock right now."""
@@ -485,8 +502,12 @@ class _OutlookRun:
         # Background runs only (cron, or a request that asked for it): the chunks already
         # written to Outlook must stay linked in Odoo whatever happens next.
         self.env.cr.commit()  # pylint: disable=invalid-commit
-        if not self.account._lock_sync():
-            raise SyncLockLostError()
+        # A preview may hold the lock for its request meanwhile: wait for it, a while.
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while not self.account._lock_sync():
+            if time.monotonic() > deadline:
+                raise SyncLockLostError()
+            time.sleep(0.5)
 
     def _save_lines(self):
         for line in self.lines:
@@ -960,15 +981,13 @@ class _OutlookRun:
             self.Partner.browse(archive).write({"active": False})
         # Grouped writes: partners receiving the very same values are written at once.
         writes = {}
-        for group, action in pairs:
-            if action.kind == sp.UPDATE_ODOO:
-                group.notes = []
-                vals = self._partner_values(
-                    action.values, self.Partner.browse(group.partner_id), group.notes
-                )
-                writes.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(
-                    group.partner_id
-                )
+        updates = [(g, a) for g, a in pairs if a.kind == sp.UPDATE_ODOO]
+        # One recordset: the partners' fields are read in one query, not one per partner.
+        updated = self.Partner.browse([g.partner_id for g, _a in updates])
+        for (group, action), partner in zip(updates, updated, strict=True):
+            group.notes = []
+            vals = self._partner_values(action.values, partner, group.notes)
+            writes.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(group.partner_id)
         for vals, partner_ids in writes.values():
             self.Partner.browse(partner_ids).write(vals)
         for group, action in pairs:

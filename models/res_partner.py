@@ -39,6 +39,7 @@ class ResPartner(models.Model):
         "Synced with My Outlook",
         compute="_compute_microsoft_contacts_status",
         search="_search_microsoft_contacts_synced",
+        groups="base.group_user",
     )
     microsoft_contacts_status = fields.Selection(
         [
@@ -50,17 +51,23 @@ class ResPartner(models.Model):
         compute="_compute_microsoft_contacts_status",
         help="Stopped: the contact is no longer synced with your Outlook; a copy already in "
         "Outlook stays there, untouched.",
+        groups="base.group_user",
     )
     microsoft_contacts_synced_at = fields.Datetime(
-        "Last Synced with My Outlook", compute="_compute_microsoft_contacts_status"
+        "Last Synced with My Outlook",
+        compute="_compute_microsoft_contacts_status",
+        groups="base.group_user",
     )
     microsoft_contacts_other_users = fields.Char(
         "In the Outlook of",
         compute="_compute_microsoft_contacts_status",
         help="Other users whose Outlook contacts folder holds this contact.",
+        groups="base.group_user",
     )
     microsoft_contacts_other_count = fields.Integer(
-        "Other Users' Outlooks", compute="_compute_microsoft_contacts_status"
+        "Other Users' Outlooks",
+        compute="_compute_microsoft_contacts_status",
+        groups="base.group_user",
     )
 
     @api.depends(
@@ -130,7 +137,9 @@ class ResPartner(models.Model):
                     "your preferences) first."
                 )
             )
-        return account.sudo()
+        account = account.sudo()
+        account._hold_sync_lock()
+        return account
 
     def action_microsoft_contacts_stop_sync(self):
         """Stop syncing these contacts with the current user's Outlook; nothing is deleted.

@@ -1,5 +1,6 @@
 from unittest.mock import patch
 
+from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -109,6 +110,13 @@ class TestOutlookSyncChunks(OutlookSyncCase):
             try:
                 self.assertTrue(self.account._is_sync_running())
                 self.assertIsNone(self.account._sync_outlook())
+                # Links and the delta position are not changed under a running sync.
+                with self.assertRaisesRegex(UserError, "is running"):
+                    self.account.with_user(self.account_user).action_reset_outlook_sync()
+                with self.assertRaisesRegex(UserError, "is running"):
+                    self.partners[0].with_user(
+                        self.account_user
+                    ).action_microsoft_contacts_stop_sync()
             finally:
                 other.execute(
                     "SELECT pg_advisory_unlock(%s, %s)", (SYNC_LOCK_CLASS, self.account.id)

@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
@@ -296,6 +297,23 @@ class TestSyncPreview(OutlookSyncCase):
             preview.with_user(stranger).line_ids.read(["name"])
         with self.assertRaises(AccessError):
             self.account.with_user(stranger).action_preview()
+
+    def test_a_user_only_ticks_preview_lines(self):
+        self._world()
+        preview = self._open_preview().with_user(self.account_user)
+        line = preview.line_ids.filtered(lambda ln: ln.partner_ref == self.bert.id)
+        line.selected = False
+        self.assertFalse(line.selected)
+        with self.assertRaises(AccessError):
+            line.write({"partner_ref": self.eve.id})
+        with self.assertRaises(AccessError):
+            preview.write(
+                {
+                    "line_ids": [
+                        Command.create({"section": "create_outlook", "partner_ref": self.eve.id})
+                    ]
+                }
+            )
 
     def test_no_preview_while_a_sync_runs(self):
         self._world()

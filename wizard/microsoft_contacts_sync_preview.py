@@ -78,6 +78,8 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
             error = self.env._("A sync of this account is running: preview again once it is done.")
         else:
             try:
+                # Outside the savepoint: a refreshed token cache must survive a failed plan.
+                account.sudo()._get_access_token()
                 with self.env.cr.savepoint():
                     plan, partner_labels, item_labels = account._plan_outlook_sync()
             except AuthExpiredError as failure:
@@ -96,7 +98,8 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
         if error is None:
             vals_list = self._plan_lines(plan, partner_labels, item_labels)
         vals_list += self._left_out_lines()
-        self.write(
+        # Lines are written by the preview only (users may tick them, nothing else).
+        self.sudo().write(
             {"error": error or False, "line_ids": [fields.Command.create(v) for v in vals_list]}
         )
 
@@ -228,7 +231,8 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
         )
         account.sudo().initial_sync_confirmed = True
         chosen = {line.group_key: line.kinds for line in choices if line.selected}
-        run = account._sync_outlook(
+        # In this request, as one transaction: no commit that a retried request would replay.
+        run = account.with_context(microsoft_contacts_auto_commit=False)._sync_outlook(
             trigger_user=self.env.user, confirm_deletions=True, chosen=chosen
         )
         back = self.excluded_line_ids.filtered("selected")

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 SECTION_SELECTION = [
     ("create_outlook", "Create in Outlook"),
@@ -39,3 +40,15 @@ class MicrosoftContactsSyncPreviewLine(models.TransientModel):
     email = fields.Char(readonly=True)
     changes = fields.Text("What Changes", readonly=True)
     reason = fields.Text(readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            raise AccessError(self.env._("Preview lines are made by the preview itself."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # What a line says is checked again at apply time; a user only ticks or unticks it.
+        if not self.env.su and set(vals) - {"selected"}:
+            raise AccessError(self.env._("Only the Apply box of a preview line can be changed."))
+        return super().write(vals)
