@@ -3,6 +3,10 @@
 #   make demo   Odoo 18 + demo data + this addon on http://localhost:8069 (admin / admin), pointed
 #               at a local Graph simulator holding ~200 Outlook contacts; Ctrl-C stops it all
 #   make demo-check   the same started, checked over HTTP and stopped (non-interactive, for CI)
+#   make demo-screenshots   the README's screenshots (static/description/screenshots/*.png), taken
+#               by headless Chromium (CHROMIUM, default: chromium on the PATH) from a running
+#               `make demo` that nobody has connected yet: it goes through Connect and the first
+#               sync (restart the demo to take them again)
 #   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
 #   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op, throttled
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of
@@ -13,7 +17,8 @@ PYTHON ?= python3
 VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
-.PHONY: test test-unit test-odoo lint venv clean demo demo-check bench-directory bench-sync
+.PHONY: test test-unit test-odoo lint venv clean demo demo-check demo-screenshots bench-directory \
+	bench-sync
 
 test:
 	@bash tools/run_tests.sh all
@@ -43,6 +48,9 @@ demo:
 
 demo-check:
 	@bash tools/demo.sh --check
+
+demo-screenshots:
+	@bash -c '. tools/common.sh && resolve_venv && exec "$$VENV/bin/python" tools/demo_screenshots.py'
 
 clean:
 	rm -rf $(VENV) .tmp .pytest_cache .ruff_cache .hypothesis
