@@ -1,6 +1,8 @@
 """Planner scenarios: one per policy and safety rule."""
 
 import pytest
+from sync_fakes import linked_pair as _linked_pair
+from sync_fakes import partner
 
 from sync import (
     Contact,
@@ -10,10 +12,7 @@ from sync import (
     OdooSide,
     OutlookChanges,
     Policies,
-    Snapshot,
     apply_patch,
-    odoo_to_contact,
-    parse_graph_contact,
     plan_sync,
 )
 from sync import problems as P
@@ -38,6 +37,7 @@ from sync.planner import (
 )
 
 DB = "db1"
+
 COUNTRIES = CountryResolver({"BE": "Belgium", "FR": "France"})
 CTX = MappingContext(COUNTRIES, "BE")
 
@@ -58,20 +58,8 @@ def kinds(p):
     return [a.kind for a in p.actions]
 
 
-def partner(pid, **values):
-    return OdooPartner(pid, {"name": f"P{pid}", **values})
-
-
 def linked_pair(pid, oid, **values):
-    """A partner and its Outlook item, in sync (as after a previous run)."""
-    part = partner(pid, **values)
-    contact, _ = odoo_to_contact(part.values, CTX)
-    from sync import contact_to_graph
-
-    item = {**contact_to_graph(contact, CTX), "id": oid, "changeKey": "ck1"}
-    parsed = parse_graph_contact(item, CTX)
-    link = Link(oid, pid, Snapshot(parsed.contact, parsed.contact, parsed.state), "ck1")
-    return part, item, link
+    return _linked_pair(CTX, pid, oid, **values)
 
 
 # --- creates, matches, updates ------------------------------------------------------------

@@ -2,17 +2,14 @@
 
 from dataclasses import replace
 
+from sync_fakes import linked_pair as _linked_pair
+from sync_fakes import partner
+
 from sync import (
     CountryResolver,
-    Link,
-    OdooPartner,
     OdooSide,
     OutlookChanges,
     Policies,
-    Snapshot,
-    contact_to_graph,
-    odoo_to_contact,
-    parse_graph_contact,
     plan_sync,
 )
 from sync.mapping import MappingContext
@@ -54,16 +51,9 @@ def plan(links=(), items=(), partners=(), gone=None, policies=None):
     )
 
 
-def partner(pid, **values):
-    return OdooPartner(pid, {"name": f"P{pid}", **values})
-
-
 def linked_pair(pid, oid, **values):
-    part = partner(pid, **values)
-    contact, _ = odoo_to_contact(part.values, CTX)
-    item = {**contact_to_graph(contact, CTX), "id": oid, "changeKey": "ck1"}
-    parsed = parse_graph_contact(item, CTX)
-    return part, Link(oid, pid, Snapshot(parsed.contact, parsed.contact, parsed.state), "ck1")
+    part, _item, link = _linked_pair(CTX, pid, oid, **values)
+    return part, link
 
 
 def first_sync_plan():
