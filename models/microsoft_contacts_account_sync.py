@@ -990,9 +990,14 @@ class _OutlookRun:
             writes.setdefault(repr(sorted(vals.items())), (vals, []))[1].append(group.partner_id)
         for vals, partner_ids in writes.values():
             self.Partner.browse(partner_ids).write(vals)
+        new_links = []  # (values, holder): created at once, the holder then gets the row
         for group, action in pairs:
-            effects += self._link_op(group, action)
+            effects += self._link_op(group, action, new_links)
             effects.append(self._line_effect(group, action))
+        if new_links:
+            rows = self.Link.create([values for values, _holder in new_links])
+            for (_values, holder), row in zip(new_links, rows, strict=True):
+                holder.append(row)
         return effects
 
     # Outlook side -------------------------------------------------------------------------
@@ -1056,7 +1061,8 @@ class _OutlookRun:
 
     # links and log ---------------------------------------------------------------------
 
-    def _link_op(self, group, action):
+    def _link_op(self, group, action, new_links):
+        """Write the link the action asks for; a new row is queued in `new_links`."""
         op = action.link_op
         pid, oid = group.partner_id, group.outlook_id
         if not op:
@@ -1079,11 +1085,14 @@ class _OutlookRun:
             if row:
                 old_pid, old_oid = row.partner_ref, row.outlook_id
                 row.write(vals)
+                holder = [row]
             else:
                 old_pid = old_oid = None
-                row = self.Link.create({**vals, "account_id": self.account.id})
+                holder = []
+                new_links.append(({**vals, "account_id": self.account.id}, holder))
 
-            def effect(row=row, old_pid=old_pid, old_oid=old_oid, other=other):
+            def effect(holder=holder, old_pid=old_pid, old_oid=old_oid, other=other):
+                row = holder[0]
                 if other and other != row:
                     self.by_outlook.pop(oid, None)
                     self.by_partner.pop(other.partner_ref, None)
