@@ -29,8 +29,6 @@ CLIENT_ID = "5d0e6f3a-8b1c-4e2d-9f7a-0c4b3a2d1e6f"
 CLIENT_SECRET = "demo-client-secret"
 TENANT = "organizations"
 CALLBACK = "/microsoft_account/authentication"
-SYNC_CRON = "microsoft_contacts.ir_cron_microsoft_contacts_sync"
-SYNC_EVERY_MINUTES = 1
 TIMEOUT = 30
 
 
@@ -175,18 +173,6 @@ def configure_odoo(args):
     for key, value in expected_params(args.simulator).items():
         if key.endswith("_endpoint"):
             odoo.call("ir.config_parameter", "set_param", key, value)
-    # A new connection is synced within a minute instead of at the next half hour.
-    cron = odoo.ref(SYNC_CRON)
-    odoo.call(
-        "ir.cron",
-        "write",
-        [cron],
-        {
-            "interval_number": SYNC_EVERY_MINUTES,
-            "interval_type": "minutes",
-            "nextcall": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        },
-    )
 
 
 # -- check -----------------------------------------------------------------------------------

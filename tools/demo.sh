@@ -167,11 +167,11 @@ cat <<EOF
               the consent page has him chosen, click Accept
               mailbox: ~200 Outlook contacts in the folder "Odoo Contacts"
 
-  Try it: Contacts > My Outlook Contacts > Connect to Outlook > Accept.
-  Your browser warns about the simulator's certificate (a local test CA, made for this run):
-  accept it, or import ${sim_ca#"$root"/} as a trusted CA.
-  The background sync (cron) looks every minute for accounts to sync: a new connection is
-  synced within a minute or two, and the Outlook contacts appear in Contacts.
+  Try it: Contacts > Sync with Outlook > Accept (Microsoft's consent), then Sync with
+  Outlook again: the first sync opens its preview; Apply Selected, or Skip Preview and
+  Sync Everything (the background worker runs it at once), and the Outlook contacts appear
+  in Contacts. Your browser warns about the simulator's certificate (a local test CA, made
+  for this run): accept it, or import ${sim_ca#"$root"/} as a trusted CA.
 
   Logs: ${logs#"$root"/}/odoo.log        Ctrl-C stops everything and deletes the demo database.
 ==========================================================================================
