@@ -392,15 +392,9 @@ class _OutlookRun:
         self.env = account.env
         self.run = run
         self.auto_commit = auto_commit
-        self.chunk_size = max(
-            int(
-                self.env["ir.config_parameter"]
-                .sudo()
-                .get_param("microsoft_contacts.sync_chunk_size", DEFAULT_CHUNK_SIZE)
-            ),
-            1,
-        )
-        self.policies = account._sync_policies(confirm_deletions)
+        self.chunk_size = self._chunk_size()
+        self.policies = self._policies(confirm_deletions)
+        self.lookups = None  # (country resolver, default region), read once by _lookups()
         self.lines = []
         self.counts = dict.fromkeys(("new", "updated", "unchanged", "archived", "failed"), 0)
         self.incomplete = False  # something of the round was not applied: keep the delta link
@@ -417,6 +411,19 @@ class _OutlookRun:
         self.title_by_name = {}  # lower-cased title -> res.partner.title id
         self.tag_by_name = {}  # lower-cased tag -> res.partner.category id
         self.created_names = []  # (cache, key) of what this run created: undone on rollback
+
+    def _chunk_size(self):
+        return max(
+            int(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("microsoft_contacts.sync_chunk_size", DEFAULT_CHUNK_SIZE)
+            ),
+            1,
+        )
+
+    def _policies(self, confirm_deletions):
+        return self.account._sync_policies(confirm_deletions)
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -518,6 +525,12 @@ class _OutlookRun:
     # -- lookups ---------------------------------------------------------------------------
 
     def _lookups(self):
+        """Countries, states and the default region: read once per run."""
+        if self.lookups is None:
+            self.lookups = self._read_lookups()
+        return self.lookups
+
+    def _read_lookups(self):
         countries = self.env["res.country"].sudo().search_read([], ["code", "name"])
         self.country_by_code = {c["code"].upper(): c["id"] for c in countries if c["code"]}
         self.country_code_by_id = {c["id"]: c["code"].upper() for c in countries if c["code"]}

@@ -19,7 +19,7 @@ from .mapping import (
     partner_ref_value,
     validate_contact,
 )
-from .matcher import Match, MatchResult, match_items
+from .matcher import Match, MatchKeys, MatchResult, match_items
 from .merge import (
     CONFLICT_NEWEST,
     CONFLICT_ODOO,
@@ -49,6 +49,7 @@ from .planner import (
     OutlookChanges,
     Plan,
     Policies,
+    match_keys,
     plan_sync,
 )
 from .problems import Problem

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
 from .contact import Contact
@@ -35,8 +35,32 @@ class MatchResult:
         return next((m.partner_id for m in self.matches if m.outlook_id == outlook_id), None)
 
 
+@dataclass(frozen=True)
+class MatchKeys:
+    """What items can be matched on; every partner that can take part in matching them holds
+    one of these. An adapter that does not pass every partner in scope must pass these."""
+
+    partner_ids: Set[int] = frozenset()  # the partners our extended property names
+    emails: Set[str] = frozenset()  # email_key of the items' first emails
+    phones: Set[str] = frozenset()  # E.164 of their phones and mobiles
+
+
+def _email_keys(contact: Contact) -> set[str]:
+    return {email_key(contact.email)} if contact.email else set()
+
+
 def _phone_keys(contact: Contact) -> set[str]:
     return {k for k in (e164_key(contact.phone), e164_key(contact.mobile)) if k}
+
+
+def item_keys(items: Mapping[str, tuple[Contact, str | None]], database_uuid: str) -> MatchKeys:
+    """The keys ``match_items`` compares for these items (same arguments)."""
+    refs = (parse_partner_ref(ref, database_uuid) for _contact, ref in items.values())
+    return MatchKeys(
+        partner_ids=frozenset(pid for pid in refs if pid is not None),
+        emails=frozenset(k for contact, _ref in items.values() for k in _email_keys(contact)),
+        phones=frozenset(k for contact, _ref in items.values() for k in _phone_keys(contact)),
+    )
 
 
 def match_items(
@@ -78,10 +102,7 @@ def match_items(
             )
 
     # 2. and 3. Email then phone, unique on both sides.
-    for method, keys_of in (
-        (BY_EMAIL, lambda c: {email_key(c.email)} if c.email else set()),
-        (BY_PHONE, _phone_keys),
-    ):
+    for method, keys_of in ((BY_EMAIL, _email_keys), (BY_PHONE, _phone_keys)):
         if not pending:
             break
         odoo_index: dict[str, set[int]] = defaultdict(set)

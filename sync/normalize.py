@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from typing import Protocol
 
@@ -88,6 +89,33 @@ def e164_key(value: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_tail(e164: str, size: int = 6) -> str:
+    """The last ``size`` digits of a valid phone's national number (all of a shorter one).
+
+    However the number is typed (spaces, a national or international prefix, a carrier code,
+    an extension after it), these digits follow each other in it: a loose search key.
+    """
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.national_significant_number(number)[-size:]
+
+
+# Letters as on a phone keypad: phonenumbers reads "1-800-FLOWERS" as 1-800-3569377.
+KEYPAD_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+KEYPAD_DIGITS = "22233344455566677778889999"
+
+
+@cache
+def script_digits() -> tuple[str, str]:
+    """The digits of other scripts (Arabic-Indic, full-width...) and their ASCII digits, in
+    the same order: phonenumbers reads them all as digits."""
+    chars = [
+        c
+        for c in map(chr, range(128, sys.maxunicode + 1))
+        if unicodedata.decimal(c, None) is not None
+    ]
+    return "".join(chars), "".join(str(unicodedata.decimal(c)) for c in chars)
 
 
 # --- websites -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from .mapping import (
     partner_ref_value,
     validate_contact,
 )
-from .matcher import Match, match_items
+from .matcher import Match, MatchKeys, item_keys, match_items
 from .merge import (
     CONFLICT_ODOO,
     ODOO_TO_OUTLOOK,
@@ -202,13 +202,7 @@ class _Planner:
         self.database_uuid = database_uuid
         self.fields = MERGE_FIELDS if ctx.sync_categories else MERGE_FIELDS[:-1]
         self.actions: list[Action] = []
-        self.links: dict[int, Link] = {}
-        self.link_by_item: dict[str, Link] = {}
-        for link in sorted(links, key=lambda lk: (lk.partner_id, lk.outlook_id)):
-            if link.partner_id in self.links or link.outlook_id in self.link_by_item:
-                continue  # the unique constraints make this impossible in Odoo
-            self.links[link.partner_id] = link
-            self.link_by_item[link.outlook_id] = link
+        self.links, self.link_by_item = _index_links(links)
         self.items: dict[str, ParsedItem] = {}
         for index, raw in enumerate(outlook.items):
             parsed = parse_graph_contact(raw, ctx)
@@ -669,6 +663,18 @@ class _Planner:
         return plan
 
 
+def _index_links(links: Iterable[Link]) -> tuple[dict[int, Link], dict[str, Link]]:
+    """Links by partner and by item; of two sharing either, the first in order counts."""
+    by_partner: dict[int, Link] = {}
+    by_item: dict[str, Link] = {}
+    for link in sorted(links, key=lambda lk: (lk.partner_id, lk.outlook_id)):
+        if link.partner_id in by_partner or link.outlook_id in by_item:
+            continue  # the unique constraints make this impossible in Odoo
+        by_partner[link.partner_id] = link
+        by_item[link.outlook_id] = link
+    return by_partner, by_item
+
+
 def _unique(problems: list[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
@@ -702,3 +708,27 @@ def plan_sync(
     """Plan one sync run of one account. Pure: the same inputs give the same plan."""
     ctx = MappingContext(countries or CountryResolver(), default_region, policies.sync_categories)
     return _Planner(policies, list(links), outlook, odoo, database_uuid, ctx).plan()
+
+
+def match_keys(
+    links: Iterable[Link],
+    outlook: OutlookChanges,
+    *,
+    database_uuid: str,
+    countries: CountryLookup | None = None,
+    default_region: str | None = None,
+) -> MatchKeys:
+    """What ``plan_sync`` matches the round's unlinked items on (same arguments as it).
+
+    In the direction Outlook → Odoo an unmatched partner yields no action, so instead of
+    every partner in scope the adapter may pass the linked ones and those holding one of
+    these keys: the plan is the same.
+    """
+    ctx = MappingContext(countries or CountryResolver(), default_region)
+    _by_partner, by_item = _index_links(links)
+    items = {}
+    for raw in outlook.items:
+        parsed = parse_graph_contact(raw, ctx)
+        if parsed.outlook_id and parsed.outlook_id not in by_item:
+            items[parsed.outlook_id] = (parsed.contact, parsed.partner_ref)
+    return item_keys(items, database_uuid)

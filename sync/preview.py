@@ -4,11 +4,15 @@ The preview shows one entry per record (the actions of a plan that share a ``gro
 section named after what happens to it. The user ticks entries; at apply time the adapter
 plans again and ``select_actions`` keeps, of the new plan, only the records that were ticked
 and whose actions are still the same kinds (anything else was not seen as it is now).
+
+What an entry changes is told in English words (``TEXTS``) that ``preview_entries`` passes
+through the adapter's ``translate``: the adapter holds them as literals for its translation
+tool, this package imports nothing of Odoo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +82,30 @@ CHOICE_KINDS = frozenset(
 QUIET_KINDS = frozenset({UNCHANGED, SKIP})
 VALUE_WIDTH = 60
 
+# The words of the changes, before translation (placeholders as Odoo's translations keep them).
+EMPTY_TEXT = "(empty)"
+NEW_VALUE_TEXT = "%(field)s: %(new)s"
+CHANGED_VALUE_TEXT = "%(field)s: %(old)s → %(new)s"
+SIDE_TEXTS = {"Outlook": "Outlook: %(changes)s", "Odoo": "Odoo: %(changes)s"}
+CONFLICT_TEXTS = {  # by the side whose value is kept
+    "odoo": "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept odoo's",
+    "outlook": "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept outlook's",
+}
+TEXTS = frozenset(
+    {
+        EMPTY_TEXT,
+        NEW_VALUE_TEXT,
+        CHANGED_VALUE_TEXT,
+        *SIDE_TEXTS.values(),
+        *CONFLICT_TEXTS.values(),
+        *FIELD_LABELS.values(),
+    }
+)
+
+
+def _untranslated(text: str) -> str:
+    return text
+
 
 @dataclass(frozen=True)
 class PreviewEntry:
@@ -99,11 +127,14 @@ class PreviewEntry:
         return ",".join(self.kinds)
 
 
-def preview_entries(plan: Plan) -> list[PreviewEntry]:
+def preview_entries(
+    plan: Plan, translate: Callable[[str], str] = _untranslated
+) -> list[PreviewEntry]:
     """The plan's records worth showing (not the unchanged ones), in plan order.
 
     Deletions start unticked: they are the changes a user reviews a sync for, and leaving
-    one out loses nothing (both copies stay, no longer synced).
+    one out loses nothing (both copies stay, no longer synced). ``translate`` gets each of
+    ``TEXTS`` that a description uses and returns it in the user's language.
     """
     groups: dict[str, list[Action]] = {}
     for action in [*plan.actions, *plan.withheld]:
@@ -124,7 +155,7 @@ def preview_entries(plan: Plan) -> list[PreviewEntry]:
                 section=section,
                 partner_id=next((a.partner_id for a in actions if a.partner_id), None),
                 outlook_id=next((a.outlook_id for a in actions if a.outlook_id), None),
-                changes=_describe_changes(actions),
+                changes=_describe_changes(actions, translate),
                 reason=_describe_reason(actions),
                 optional=optional,
                 default_selected=optional and section != DELETION_SECTION,
@@ -162,7 +193,16 @@ def select_actions(plan: Plan, chosen: Mapping[str, str]) -> tuple[Plan, list[st
     )
 
 
-def _describe_changes(actions: list[Action]) -> str:
+def _describe_changes(actions: list[Action], translate: Callable[[str], str]) -> str:
+    def value(raw: Any) -> str:
+        return _value(raw) or translate(EMPTY_TEXT)
+
+    def fill(text: str, **values: str) -> str:
+        try:
+            return translate(text) % values
+        except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
+            return text % values
+
     parts = []
     sides = {a.direction for a in actions if a.changes}
     for action in actions:
@@ -170,19 +210,25 @@ def _describe_changes(actions: list[Action]) -> str:
             continue
         side = "Outlook" if action.kind in (UPDATE_OUTLOOK, CREATE_IN_OUTLOOK) else "Odoo"
         creating = action.kind in (CREATE_IN_OUTLOOK, CREATE_IN_ODOO, RECREATE_IN_OUTLOOK)
-        texts = [
-            f"{FIELD_LABELS[c.field]}: {_value(c.new)}"
-            if creating
-            else f"{FIELD_LABELS[c.field]}: {_value(c.old)} → {_value(c.new)}"
+        text = "; ".join(
+            fill(
+                NEW_VALUE_TEXT if creating else CHANGED_VALUE_TEXT,
+                field=translate(FIELD_LABELS[c.field]),
+                old=value(c.old),
+                new=value(c.new),
+            )
             for c in action.changes
-        ]
-        prefix = f"{side}: " if len(sides) > 1 else ""
-        parts.append(prefix + "; ".join(texts))
+        )
+        parts.append(fill(SIDE_TEXTS[side], changes=text) if len(sides) > 1 else text)
     for action in actions:
         for conflict in action.conflicts:
             parts.append(
-                f"{FIELD_LABELS[conflict.field]}: Odoo {_value(conflict.odoo)} / Outlook "
-                f"{_value(conflict.outlook)}, kept {conflict.winner}'s"
+                fill(
+                    CONFLICT_TEXTS[conflict.winner],
+                    field=translate(FIELD_LABELS[conflict.field]),
+                    odoo=value(conflict.odoo),
+                    outlook=value(conflict.outlook),
+                )
             )
     return "\n".join(parts)
 
@@ -197,7 +243,8 @@ def _describe_reason(actions: list[Action]) -> str:
 
 
 def _value(value: Any) -> str:
+    """A value on one line, cut to VALUE_WIDTH; "" when empty."""
     if isinstance(value, tuple):
         value = ", ".join(str(v) for v in value if v)
-    text = " ".join(str(value or "").split()) or "(empty)"
+    text = " ".join(str(value or "").split())
     return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"

@@ -1,5 +1,9 @@
+from contextlib import contextmanager
+from unittest.mock import patch
+
 from odoo.tests import new_test_user, tagged
 
+from ..models.microsoft_contacts_account_default_folder import _DefaultFolderImport
 from .common import OutlookSyncCase, first_email
 
 FOLDER = "Odoo Contacts"
@@ -160,3 +164,111 @@ class TestImportDefaultFolder(OutlookSyncCase):
         self.assertEqual(len(self._partners("carl@example.com")), 1)
         self.assertGreaterEqual(run.count_new, 1)
         self.assertTrue(self.account.default_folder_delta_link)
+
+    @contextmanager
+    def _watch_import(self):
+        """What the import of each sync costs: its queries, and the partners it planned with."""
+        seen = []
+        execute, odoo_side = _DefaultFolderImport.execute, _DefaultFolderImport._odoo_side
+
+        def counted_execute(run, chosen=None):
+            before = self.env.cr.sql_log_count
+            execute(run, chosen)
+            seen[-1]["queries"] = self.env.cr.sql_log_count - before
+
+        def recorded_odoo_side(run):
+            side = odoo_side(run)
+            seen.append({"partners": {p.partner_id for p in side.partners}})
+            return side
+
+        with (
+            patch.object(_DefaultFolderImport, "execute", counted_execute),
+            patch.object(_DefaultFolderImport, "_odoo_side", recorded_odoo_side),
+        ):
+            yield seen
+
+    def test_only_the_partners_an_item_may_match_are_read_and_ambiguity_still_refuses(self):
+        Partner = self.Partner.with_context(tracking_disable=True)
+        twins = Partner.create(
+            [
+                {"name": "Twin One", "email": "twin@example.com"},
+                {"name": "Twin Two", "email": " TWIN@example.com"},
+            ]
+        )
+        be = self.env.ref("base.be")
+        phoned = Partner.create({"name": "Phil", "phone": "0470 12 34 56", "country_id": be.id})
+        sharers = Partner.create(
+            [
+                {"name": "Sam", "mobile": "+32 470 99 88 77"},
+                {"name": "Sam Too", "phone": "0032 470/99.88.77 ext. 4", "country_id": be.id},
+            ]
+        )
+        unrelated = Partner.create(
+            [
+                {"name": f"Other {i}", "email": f"other{i}@example.com", "phone": "+32 2 555 12 12"}
+                for i in range(5)
+            ]
+        )
+        twin_item, phil_item, sam_item = self.mailbox.seed(
+            [
+                {"displayName": "Twin", "emailAddresses": [{"address": "Twin@Example.com"}]},
+                {"displayName": "Phil Outlook", "mobilePhone": "+32 470 12 34 56"},
+                {"displayName": "Sam Outlook", "businessPhones": ["+32 470 99 88 77"]},
+            ]
+        )
+        with self._watch_import() as seen:
+            run = self._sync()
+        self.assertEqual(run.state, "done", run.message)
+
+        (planned,) = seen
+        self.assertEqual(planned["partners"], set((twins | phoned | sharers).ids))
+        self.assertFalse(planned["partners"] & set(unrelated.ids))
+        links = {link.outlook_id: link.partner_id for link in self._import_links()}
+        self.assertEqual(links[phil_item["id"]], phoned, "matched by its phone")
+        for item, shared_by in ((twin_item, twins), (sam_item, sharers)):
+            self.assertNotIn(links[item["id"]], shared_by, "shared: no match, a new partner")
+            line = run.line_ids.filtered(lambda line, item=item: line.external_id == item["id"])
+            self.assertIn("shared by 2 Odoo contacts", line.reason)
+
+    def test_the_cost_of_an_import_does_not_grow_with_unrelated_partners(self):
+        # The synced folder takes only the user's own contacts: none of those created here.
+        self.account.sudo().sync_scope = "my"
+        self._world()
+        self._sync()
+
+        def import_one(email, mobile):
+            self.mailbox.seed(
+                [
+                    {
+                        "displayName": email,
+                        "emailAddresses": [{"address": email}],
+                        "mobilePhone": mobile,
+                    }
+                ]
+            )
+            self.env.invalidate_all()  # each import starts from the same (empty) cache
+            with self._watch_import() as seen:
+                run = self._sync()
+            self.assertEqual(run.state, "done", run.message)
+            self.assertEqual(len(self._partners(email)), 1)
+            return seen[0]
+
+        before = import_one("new1@example.com", "+32 470 10 00 01")
+        self.Partner.with_context(tracking_disable=True).create(
+            [
+                {
+                    "name": f"Unrelated {i}",
+                    "email": f"unrelated{i}@example.com",
+                    "mobile": f"+32 2 {i:03d} 77 88",
+                }
+                for i in range(500)
+            ]
+        )
+        self.env.flush_all()  # their stored computed fields are not the import's cost
+        after = import_one("new2@example.com", "+32 470 10 00 02")
+        # Planned with the linked partners only, one more of them: the first new contact.
+        self.assertEqual(
+            after["partners"] - before["partners"], set(self._partners("new1@example.com").ids)
+        )
+        self.assertEqual(before["partners"] - after["partners"], set())
+        self.assertEqual(after["queries"], before["queries"])

@@ -1,11 +1,15 @@
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
+from odoo.tools.translate import code_translations
 
 from odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync import (
     SYNC_LOCK_CLASS,
 )
+from odoo.addons.microsoft_contacts.sync.preview import TEXTS
 
 from .common import OutlookSyncCase, first_email
 
@@ -273,6 +277,32 @@ class TestSyncPreview(OutlookSyncCase):
         self.assertEqual(carl.function, "Outlook Title")
         self.assertEqual(len(self._partners("carl@example.com")), 1)
         self.assertEqual(len(self._items("carl@example.com")), 1)
+
+    def test_the_changes_are_told_in_the_users_language(self):
+        # The wizard holds every word of sync.preview, each the literal of its source.
+        self.assertEqual(self.Preview._preview_texts(), {text: text for text in TEXTS})
+
+        self._world()
+        self._open_preview().action_apply()
+        self.mailbox.edit(self.carl_item["id"], jobTitle="Outlook Title")
+        self.env["res.lang"]._activate_lang("fr_FR")
+        french = {
+            "job title": "poste",
+            "(empty)": "(vide)",
+            "%(field)s: %(old)s → %(new)s": "%(field)s : %(old)s → %(new)s",
+        }
+        with patch.dict(
+            code_translations.python_translations, {("microsoft_contacts", "fr_FR"): french}
+        ):
+            action = (
+                self.account.with_user(self.account_user)
+                .with_context(lang="fr_FR")
+                .action_preview()
+            )
+        preview = self.Preview.browse(action["res_id"])
+        self.assertEqual(
+            self._line(preview, "carl@example.com").changes, "poste : (vide) → Outlook Title"
+        )
 
     def test_skip_preview_confirms_and_queues_a_complete_sync(self):
         self._world()

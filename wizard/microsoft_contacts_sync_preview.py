@@ -105,7 +105,8 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
 
     def _plan_lines(self, plan, partner_labels, item_labels):
         order = {section: index for index, section in enumerate(SECTIONS)}
-        entries = preview_entries(plan)
+        texts = self._preview_texts()
+        entries = preview_entries(plan, lambda text: texts.get(text, text))
         pids = [e.partner_id for e in entries if e.partner_id and e.partner_id > 0]
         Partner = self.env["res.partner"].sudo().with_context(active_test=False)
         existing = set(Partner.browse(pids).exists().ids)
@@ -138,6 +139,39 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
                 }
             )
         return vals_list
+
+    def _preview_texts(self):
+        """The words of the changes (sync.preview.TEXTS) in the user's language; literal
+        here, where the translation tool finds them."""
+        return {
+            "(empty)": self.env._("(empty)"),
+            "%(field)s: %(new)s": self.env._("%(field)s: %(new)s"),
+            "%(field)s: %(old)s → %(new)s": self.env._("%(field)s: %(old)s → %(new)s"),
+            "Outlook: %(changes)s": self.env._("Outlook: %(changes)s"),
+            "Odoo: %(changes)s": self.env._("Odoo: %(changes)s"),
+            "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept odoo's": self.env._(
+                "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept odoo's"
+            ),
+            "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept outlook's": self.env._(
+                "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept outlook's"
+            ),
+            "name": self.env._("name"),
+            "title": self.env._("title"),
+            "job title": self.env._("job title"),
+            "company": self.env._("company"),
+            "email": self.env._("email"),
+            "phone": self.env._("phone"),
+            "mobile": self.env._("mobile"),
+            "street": self.env._("street"),
+            "street 2": self.env._("street 2"),
+            "city": self.env._("city"),
+            "state": self.env._("state"),
+            "ZIP": self.env._("ZIP"),
+            "country": self.env._("country"),
+            "website": self.env._("website"),
+            "notes": self.env._("notes"),
+            "tags": self.env._("tags"),
+        }
 
     def _left_out_lines(self):
         """Contacts left out earlier: ticking one includes it again."""

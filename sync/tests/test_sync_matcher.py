@@ -1,6 +1,7 @@
 """Matching unlinked items: our property, then email, then E.164 phone; unique or nothing."""
 
-from sync import Contact, match_items
+from sync import Contact, MatchKeys, match_items
+from sync.matcher import item_keys
 
 DB = "db1"
 
@@ -98,3 +99,14 @@ def test_matching_is_deterministic_and_one_to_one():
     first = run(items, partners).matches
     assert first == run(dict(reversed(items.items())), partners).matches
     assert len({m.partner_id for m in first}) == len(first) == 20
+
+
+def test_item_keys_are_what_matching_compares():
+    items = {
+        "O1": (Contact(name="A", email=" Ann@X.com", mobile="+32 475 12 34 56 ext. 3"), None),
+        "O2": (Contact(name="B", phone="+32 2 555 12 12", mobile="garbage"), "db1:7"),
+        "O3": (Contact(name="C"), "other:8"),
+    }
+    assert item_keys(items, DB) == MatchKeys(
+        partner_ids={7}, emails={"ann@x.com"}, phones={"+32475123456", "+3225551212"}
+    )

@@ -5,13 +5,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.normalize import (
+    KEYPAD_DIGITS,
+    KEYPAD_LETTERS,
     CountryResolver,
     canonical_text,
     e164_key,
     html_to_text,
+    national_tail,
     normalize_phone,
     normalize_website,
     phone_key,
+    script_digits,
     split_name,
     text_to_html,
     website_key,
@@ -43,6 +47,41 @@ def test_phone_keys_ignore_layout_and_e164_drops_extension():
     assert phone_key("+32 2 555 12 12") == phone_key("+32-2-555-1212")
     assert e164_key("+32 2 555 12 12 ext. 12") == "+3225551212"
     assert e164_key("garbage") is None
+
+
+def _in_script(text, zero):
+    """`text` with its digits written in the script whose zero is `zero`."""
+    return "".join(chr(zero + int(c)) if c.isdigit() else c for c in text)
+
+
+def _typed_digits(typed):
+    """The digits of a typed number as the default folder's partner search reads them."""
+    other, ascii_digits = script_digits()
+    typed = typed.translate(str.maketrans(other, ascii_digits))
+    keypad = typed.upper().translate(str.maketrans(KEYPAD_LETTERS, KEYPAD_DIGITS))
+    return {"".join(c for c in text if c in "0123456789") for text in (typed, keypad)}
+
+
+@pytest.mark.parametrize(
+    ("typed", "region"),
+    [
+        ("02 555 12 12", "BE"),
+        ("+32 (0)2-555.12.12", None),
+        ("0032 2 555 12 12 ext. 12", "FR"),
+        (_in_script("02 555 12 12", 0x0660), "BE"),  # Arabic-Indic digits
+        (_in_script("02 555 12 12", 0xFF10), "BE"),  # full-width digits
+        ("011 15-2345-6789", "AR"),  # a carrier prefix between area code and number
+        ("1-800-FLOWERS", "US"),
+        ("06 1234 5678", "IT"),  # Italy keeps the leading zero
+        ("+683 7012", None),  # Niue: four digits in all
+    ],
+)
+def test_national_tail_is_found_in_the_digits_however_typed(typed, region):
+    key = e164_key(normalize_phone(typed, region).value)
+    assert key
+    tail = national_tail(key)
+    assert tail == ("7012" if key.startswith("+683") else key[-6:])
+    assert any(tail in digits for digits in _typed_digits(typed))
 
 
 @pytest.mark.parametrize(

@@ -8,15 +8,19 @@ from sync import (
     Contact,
     CountryResolver,
     Link,
+    MatchKeys,
     OdooPartner,
     OdooSide,
     OutlookChanges,
     Policies,
     apply_patch,
+    match_keys,
+    odoo_to_contact,
     plan_sync,
 )
 from sync import problems as P
-from sync.mapping import MappingContext
+from sync.mapping import PARTNER_REF_PROPERTY_ID, MappingContext
+from sync.normalize import e164_key, email_key
 from sync.planner import (
     ARCHIVE_PARTNER,
     CONFLICT,
@@ -410,3 +414,90 @@ def test_a_partner_held_in_another_outlook_folder_is_matched_but_never_created()
     # An item of the synced folder holding the same person is still linked to it.
     p = plan_held([{"id": "O1", "displayName": "P1", "emailAddresses": [{"address": "ann@x.com"}]}])
     assert [(a.kind, a.partner_id) for a in p.actions if a.partner_id == 1] == [(LINK, 1)]
+
+
+# --- the partners a one-way import needs ----------------------------------------------------
+
+
+def import_world():
+    """An import round: a linked pair edited in Outlook, one detached, and new items to match
+    against partners sharing an email (ambiguous), a phone (typed nationally), our property."""
+    part, item, link = linked_pair(1, "O1", email="linked@x.com")
+    edited = apply_patch(item, {"jobTitle": "Buyer", "changeKey": "ck2"})
+    _, _, detached = linked_pair(8, "O8", email="gone@x.com")
+    detached = Link("O8", 8, detached.snapshot, "ck1", detached=True)
+    items = [
+        edited,
+        {"id": "O2", "displayName": "Twin", "emailAddresses": [{"address": "TWIN@x.com"}]},
+        {"id": "O3", "displayName": "Phoned", "mobilePhone": "+32 470 12 34 56"},
+        {
+            "id": "O4",
+            "displayName": "Ours",
+            "singleValueExtendedProperties": [{"id": PARTNER_REF_PROPERTY_ID, "value": "db1:5"}],
+        },
+        {"id": "O9", "displayName": "Only Outlook", "emailAddresses": [{"address": "o@x.com"}]},
+    ]
+    partners = [
+        part,
+        partner(2, email="twin@x.com"),
+        partner(3, email=" Twin@X.com"),
+        partner(4, phone="0470 12 34 56", country_code="BE"),
+        partner(5, name="Ours"),
+        partner(6, email="other@x.com", phone="+32 2 555 12 12"),
+        partner(7),
+        partner(8, email="gone@x.com"),
+    ]
+    return [link, detached], items, partners
+
+
+def test_match_keys_are_those_of_the_unlinked_items():
+    links, items, _partners = import_world()
+    keys = match_keys(
+        links,
+        OutlookChanges(items=items),
+        database_uuid=DB,
+        countries=COUNTRIES,
+        default_region="BE",
+    )
+    assert keys == MatchKeys(
+        partner_ids={5}, emails={"twin@x.com", "o@x.com"}, phones={"+32470123456"}
+    )
+
+
+def test_one_way_plan_needs_only_the_linked_partners_and_those_holding_match_keys():
+    links, items, partners = import_world()
+    one_way = Policies(direction="outlook_to_odoo", outlook_deletion="unlink")
+    everyone = plan(one_way, links, items, partners=partners)
+    keys = match_keys(
+        links,
+        OutlookChanges(items=items),
+        database_uuid=DB,
+        countries=COUNTRIES,
+        default_region="BE",
+    )
+
+    def holds_a_key(part):
+        contact, _ = odoo_to_contact(part.values, CTX)
+        phones = {e164_key(contact.phone), e164_key(contact.mobile)}
+        return (
+            part.partner_id in keys.partner_ids
+            or (contact.email and email_key(contact.email) in keys.emails)
+            or bool(phones & keys.phones)
+        )
+
+    linked = {lk.partner_id for lk in links if not lk.detached}
+    needed = [p for p in partners if p.partner_id in linked or holds_a_key(p)]
+    assert [p.partner_id for p in needed] == [1, 2, 3, 4, 5]
+    assert plan(one_way, links, items, partners=needed).actions == everyone.actions
+    # Without one of the partners sharing O2's email, O2 would wrongly match the other.
+    fewer = [p for p in needed if p.partner_id != 3]
+    assert plan(one_way, links, items, partners=fewer).actions != everyone.actions
+
+    by_group = {}
+    for action in everyone.actions:
+        by_group.setdefault(action.group, action)  # a record's first action
+    assert by_group["partner:1"].kind == UPDATE_ODOO
+    assert by_group["outlook:O2"].kind == CREATE_IN_ODOO  # its email is shared: no match
+    assert "shared by 2 Odoo contacts" in by_group["outlook:O2"].reason
+    assert by_group["partner:4"].kind == LINK and "same phone" in by_group["partner:4"].reason
+    assert by_group["partner:5"].kind == LINK

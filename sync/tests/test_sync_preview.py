@@ -30,6 +30,7 @@ from sync.preview import (
     CREATE_OUTLOOK_SECTION,
     DELETION_SECTION,
     INVALID_SECTION,
+    TEXTS,
     UPDATE_OUTLOOK_SECTION,
     preview_entries,
     select_actions,
@@ -159,3 +160,58 @@ def test_an_update_of_both_sides_says_which_side_changes():
         "Outlook: job title: Buyer → Head Buyer",
         "Odoo: mobile: (empty) → +32 470 11 22 33",
     ]
+
+
+FRENCH = {
+    "(empty)": "(vide)",
+    "%(field)s: %(old)s → %(new)s": "%(field)s : %(old)s → %(new)s",
+    "%(field)s: %(new)s": "%(field)s : %(new)s",
+    "Outlook: %(changes)s": "Outlook : %(changes)s",
+    "Odoo: %(changes)s": "Odoo : %(changes)s",
+    "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept odoo's": (
+        "%(field)s : Odoo %(odoo)s / Outlook %(outlook)s, celui d'Odoo gardé"
+    ),
+    "job title": "poste",
+    "mobile": "portable",
+    "name": "nom",
+    "email": "e-mail",
+}
+
+
+def test_the_changes_are_told_in_the_words_translate_gives():
+    asked = []
+
+    def translate(text):
+        asked.append(text)
+        return FRENCH.get(text, text)
+
+    part, link = linked_pair(1, "O1", email="a@x.com", function="Buyer")
+    part = replace(part, values={**part.values, "function": "Head Buyer"})
+    item = {
+        "id": "O1",
+        "changeKey": "ck2",
+        "displayName": "P1",
+        "givenName": "P1",
+        "jobTitle": "Buyer",
+        "emailAddresses": [{"address": "a@x.com"}],
+        "mobilePhone": "+32 470 11 22 33",
+    }
+    (both,) = preview_entries(plan(links=[link], items=[item], partners=[part]), translate)
+    assert both.changes.splitlines() == [
+        "Outlook : poste : Buyer → Head Buyer",
+        "Odoo : portable : (vide) → +32 470 11 22 33",
+    ]
+    entries = {e.key: e for e in preview_entries(first_sync_plan(), translate)}
+    assert "nom : Odoo P1 / Outlook Ann, celui d'Odoo gardé" in entries["partner:1"].changes
+    assert "e-mail : olga@x.com" in entries["outlook:O2"].changes
+    assert set(asked) <= TEXTS
+
+
+def test_a_translation_that_lost_a_placeholder_falls_back_to_english():
+    broken = {"%(field)s: %(old)s → %(new)s": "%(champ)s : %(old)s → %(new)s"}
+    part, link = linked_pair(1, "O1", email="a@x.com", function="Buyer")
+    part = replace(part, values={**part.values, "function": "Head Buyer"})
+    (entry,) = preview_entries(
+        plan(links=[link], partners=[part]), lambda text: broken.get(text, text)
+    )
+    assert entry.changes == "job title: Buyer → Head Buyer"
