@@ -470,6 +470,7 @@ class _OutlookRun:
             )
         if not self.incomplete:
             self._store_delta_link(self.delta_link)
+            self._done_reading_again()
         self._save_lines()
         if not message and self.incomplete:
             message = self.env._(
@@ -490,6 +491,15 @@ class _OutlookRun:
             }
         )
         self.account.last_error = message if blocked else False
+
+    def _done_reading_again(self):
+        """The contacts taken in again were read and applied: from now on the delta does.
+
+        An Outlook contact alone that was not taken in (gone, or refused) is forgotten.
+        """
+        rows = self.read_again.exists()
+        rows.filtered(lambda row: not row.partner_ref).unlink()
+        rows.exists().write({"read_again": False})
 
     def _store_delta_link(self, delta_link):
         self.account.delta_link = delta_link
@@ -596,19 +606,30 @@ class _OutlookRun:
 
     def _links(self):
         rows = self.Link.search([("account_id", "=", self.account.id)])
+        # Taken in again after a stop: their Outlook contacts are read again (_read_outlook).
+        self.read_again = rows.filtered("read_again")
         links = []
         for row in rows:
+            self.by_outlook[row.outlook_id] = row
+            if row.read_again and not row.partner_ref:
+                continue  # an Outlook contact alone: planned as a new one, matched or created
             # An Outlook contact left out of the sync has no partner: its own key keeps it
             # apart from the others (the planner holds one link per partner id).
             pid = row.partner_ref or row.partner_id.id or -row.id
             self.by_partner[pid] = row
-            self.by_outlook[row.outlook_id] = row
             try:
                 snapshot = Snapshot.from_json(json.loads(row.snapshot)) if row.snapshot else None
             except ValueError:
                 snapshot = None
             links.append(
-                sp.Link(row.outlook_id, pid, snapshot, row.change_key or None, row.detached)
+                sp.Link(
+                    row.outlook_id,
+                    pid,
+                    snapshot,
+                    row.change_key or None,
+                    row.detached,
+                    resumed=row.read_again,
+                )
             )
         return links
 
@@ -629,8 +650,10 @@ class _OutlookRun:
         items = {item["id"]: item for item in result.items}
         removed = set(result.removed)
         # Ids seen both removed and present, and items without a link: read them once more,
-        # with our extended property (delta cannot expand it).
+        # with our extended property (delta cannot expand it). So are the contacts taken in
+        # again after a stop: what changed in Outlook meanwhile lies behind the delta position.
         to_read = set(result.ambiguous) | {oid for oid in items if oid not in self.by_outlook}
+        to_read |= set(self.read_again.mapped("outlook_id"))
         for oid, outcome in self._read_items(sorted(to_read)).items():
             if outcome is None:
                 removed.add(oid)

@@ -32,11 +32,14 @@ class MicrosoftContactsLink(models.Model):
     synced_at = fields.Datetime(readonly=True)
     excluded = fields.Boolean(
         readonly=True,
-        help="Left out by the user in a preview of the sync: kept as it is on both sides "
-        "(detached) until included again.",
+        help="Left out by the user (Stop syncing for me, or unticked in a preview): kept as it "
+        "is on both sides (detached) until included again.",
     )
-    label = fields.Char(
-        readonly=True, help="Name and email of a contact left out, as the preview showed them."
+    label = fields.Char(readonly=True, help="Name and email of a contact left out, as shown then.")
+    read_again = fields.Boolean(
+        readonly=True,
+        help="Taken in again after being left out: the next sync reads this Outlook contact "
+        "by its id, as what changed in it meanwhile lies behind the position of the delta.",
     )
 
     _sql_constraints = [

@@ -1,4 +1,4 @@
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 # Computed together from the links and the current user's exclusions.
@@ -137,23 +137,23 @@ class ResPartner(models.Model):
                     "your preferences) first."
                 )
             )
-        account = account.sudo()
-        account._hold_sync_lock()
-        return account
+        return account.sudo()
 
     def action_microsoft_contacts_stop_sync(self):
         """Stop syncing these contacts with the current user's Outlook; nothing is deleted.
 
-        A synced pair is detached (frozen: the Outlook copy stays as it is); a contact not
-        synced yet is left out of the user's contacts to sync.
+        The account leaves them out as a preview does (`_leave_out`): a synced pair is frozen
+        (the Outlook copy stays as it is), a contact not synced yet stays out of the contacts to
+        sync; the preview lists both under Left Out.
         """
         account = self._microsoft_contacts_require_account()
-        links = self._microsoft_contacts_links(account)
-        links.filtered(lambda link: not link.detached).write({"detached": True})
-        not_linked = self - links.partner_id
-        if not_linked:
-            account.excluded_partner_ids = [Command.link(pid) for pid in not_linked.ids]
-            self.invalidate_recordset(STATUS_FIELDS)
+        account._leave_out(
+            [
+                (partner.id, None, account._left_out_label(partner.name, partner.email))
+                for partner in self
+            ]
+        )
+        self.invalidate_recordset(STATUS_FIELDS)
         return self._microsoft_contacts_notify(
             self.env._(
                 "No longer synced with your Outlook: %s. Copies already in Outlook stay there.",
@@ -164,29 +164,17 @@ class ResPartner(models.Model):
     def action_microsoft_contacts_resume_sync(self):
         """Sync these contacts with the current user's Outlook again, without duplicates.
 
-        The frozen pair is forgotten and the next run reads the whole folder, so that the
-        Outlook copy (unchanged, hence absent from a delta) is matched instead of created
-        again.
+        Same as including them again in a preview (`_include_again`): the frozen pair resumes
+        and the next sync merges what changed on either side while it was stopped.
         """
         account = self._microsoft_contacts_require_account()
-        detached = self._microsoft_contacts_links(account).filtered("detached")
-        if detached:
-            detached.unlink()
-            account.delta_link = False
-        account.excluded_partner_ids = [Command.unlink(pid) for pid in self.ids]
+        account._include_again(self, self.env["microsoft.contacts.link"])
         self.invalidate_recordset(STATUS_FIELDS)
         return self._microsoft_contacts_notify(
             self.env._(
                 "Synced with your Outlook again from the next sync: %s.",
                 self._microsoft_contacts_label(),
             )
-        )
-
-    def _microsoft_contacts_links(self, account):
-        return (
-            self.env["microsoft.contacts.link"]
-            .sudo()
-            .search([("account_id", "=", account.id), ("partner_id", "in", self.ids)])
         )
 
     def _microsoft_contacts_label(self):

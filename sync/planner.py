@@ -95,11 +95,16 @@ class Policies:
 
 @dataclass(frozen=True)
 class Link:
+    """A stored pair. ``resumed``: the user resumed it after a stop, so the adapter read its
+    Outlook item again; an item gone meanwhile is created again from Odoo (the user asked for
+    this contact in Outlook), whatever the Outlook deletion policy says."""
+
     outlook_id: str
     partner_id: int
     snapshot: Snapshot | None = None
     change_key: str | None = None
     detached: bool = False
+    resumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,8 @@ class _Planner:
                 **ids,
                 reason="deleted in Outlook and no longer in Odoo's scope",
             )
+        elif link.resumed and self.policies.to_outlook:
+            recreate.add(pid)
         elif policy == OUTLOOK_DELETE_ARCHIVE and self.policies.to_odoo:
             self._add(
                 ARCHIVE_PARTNER,
@@ -614,6 +621,12 @@ class _Planner:
             return
         after = parse_graph_contact(payload, self.ctx)
         kind = RECREATE_IN_OUTLOOK if again else CREATE_IN_OUTLOOK
+        if not again:
+            reason = "new in Odoo"
+        elif old and old.resumed:
+            reason = "deleted in Outlook while not synced: created again from Odoo"
+        else:
+            reason = "deleted in Outlook: created again from Odoo"
         self._add(
             kind,
             TO_OUTLOOK,
@@ -624,7 +637,7 @@ class _Planner:
             snapshot=Snapshot(after.contact, after.contact, after.state),
             changes=_changes(Contact(), after.contact, self.fields),
             problems=tuple(problems),
-            reason="deleted in Outlook: created again from Odoo" if again else "new in Odoo",
+            reason=reason,
         )
         odoo_fields = [f for f in self.fields if contact.key(f) != after.contact.key(f)]
         if odoo_fields and self.policies.to_odoo:

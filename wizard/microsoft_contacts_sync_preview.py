@@ -253,12 +253,13 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
             )
         choices = self._plan_choices()
         unticked = choices.filtered(lambda line: not line.selected)
+        # Takes the account's sync lock, held until this request ends: the run below is ours.
         account._leave_out(
             [
                 (
                     line.partner_ref,
                     line.outlook_id or None,
-                    " ".join(filter(None, [line.name, line.email and f"<{line.email}>"])),
+                    account._left_out_label(line.name, line.email),
                 )
                 for line in unticked
             ]
@@ -266,21 +267,13 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
         account.sudo().initial_sync_confirmed = True
         chosen = {line.group_key: line.kinds for line in choices if line.selected}
         # In this request, as one transaction: no commit that a retried request would replay.
-        run = account.with_context(microsoft_contacts_auto_commit=False)._sync_outlook(
+        account.with_context(microsoft_contacts_auto_commit=False)._sync_outlook(
             trigger_user=self.env.user, confirm_deletions=True, chosen=chosen
         )
         back = self.excluded_line_ids.filtered("selected")
         account._include_again(
             back.filtered(lambda line: not line.link_id).partner_id, back.link_id
         )
-        if run is None:
-            return account._notify_sync(
-                "warning",
-                self.env._(
-                    "Another sync of this account started meanwhile; your choices are kept "
-                    "and apply from the next sync."
-                ),
-            )
         return {"type": "ir.actions.act_window_close"}
 
     def action_sync_everything(self):

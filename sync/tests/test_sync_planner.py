@@ -1,5 +1,7 @@
 """Planner scenarios: one per policy and safety rule."""
 
+from dataclasses import replace
+
 import pytest
 from sync_fakes import linked_pair as _linked_pair
 from sync_fakes import partner
@@ -207,6 +209,48 @@ def test_detached_pair_stays_quiet_and_is_not_recreated():
     part, item, link = linked_pair(1, "O1")
     detached = Link("O1", 1, link.snapshot, "ck1", detached=True)
     assert plan(links=[detached], items=[item], partners=[part]).actions == []
+
+
+@pytest.mark.parametrize("policy", ["unlink", "archive", "recreate"])
+def test_resumed_pair_whose_item_is_gone_is_created_again_whatever_the_policy(policy):
+    part, _, link = linked_pair(1, "O1", email="a@x.com")
+    resumed = replace(link, resumed=True)
+    p = plan(Policies(outlook_deletion=policy), [resumed], removed=["O1"], partners=[part])
+    (action,) = p.actions
+    assert (action.kind, action.link_op, action.partner_id) == (RECREATE_IN_OUTLOOK, LINK_STORE, 1)
+    assert action.reason == "deleted in Outlook while not synced: created again from Odoo"
+    assert action.payload["singleValueExtendedProperties"][0]["value"] == "db1:1"
+
+
+def test_resumed_pair_whose_item_is_gone_is_matched_to_a_copy_made_meanwhile():
+    part, _, link = linked_pair(1, "O1", email="a@x.com")
+    copy = {"id": "O2", "displayName": "P1", "emailAddresses": [{"address": "a@x.com"}]}
+    p = plan(links=[replace(link, resumed=True)], items=[copy], removed=["O1"], partners=[part])
+    assert [(a.kind, a.outlook_id) for a in p.actions] == [(LINK, "O2")]
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected", "link_op"),
+    [("unlink", UNLINK, LINK_DETACH), ("archive", ARCHIVE_PARTNER, LINK_DELETE)],
+)
+def test_resumed_pair_whose_item_is_gone_follows_the_policy_one_way_to_odoo(
+    policy, expected, link_op
+):
+    part, _, link = linked_pair(1, "O1")
+    policies = Policies(direction="outlook_to_odoo", outlook_deletion=policy)
+    p = plan(policies, [replace(link, resumed=True)], removed=["O1"], partners=[part])
+    assert [(a.kind, a.link_op) for a in p.actions] == [(expected, link_op)]
+
+
+def test_resumed_pair_merges_the_edits_of_both_sides():
+    part, item, link = linked_pair(1, "O1", email="a@x.com", city="Brussels")
+    edited = OdooPartner(1, {**part.values, "function": "Buyer"})
+    changed = apply_patch(item, {"businessAddress": {"city": "Liège"}, "changeKey": "ck2"})
+    p = plan(links=[replace(link, resumed=True)], items=[changed], partners=[edited])
+    assert kinds(p) == [UPDATE_OUTLOOK, UPDATE_ODOO]
+    update_outlook, update_odoo = p.actions
+    assert update_outlook.payload["jobTitle"] == "Buyer" and update_outlook.if_match == "ck2"
+    assert update_odoo.values["city"] == "Liège"
 
 
 @pytest.mark.parametrize(
