@@ -1127,7 +1127,7 @@ class _OutlookRun:
                 holder = []
                 new_links.append(({**vals, "account_id": self.account.id}, holder))
 
-            def effect(holder=holder, old_pid=old_pid, old_oid=old_oid, other=other):
+            def effect():
                 row = holder[0]
                 if other and other != row:
                     self.by_outlook.pop(oid, None)
