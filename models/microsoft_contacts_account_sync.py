@@ -31,7 +31,7 @@ from ..graph import (
 from ..sync import planner as sp
 from ..sync import preview as sp_preview
 from ..sync.contact import Snapshot
-from ..sync.mapping import PARTNER_REF_PROPERTY_ID
+from ..sync.mapping import PARTNER_REF_PROPERTY_ID, PLAIN_FIELDS
 from ..sync.normalize import CountryResolver
 
 _logger = logging.getLogger(__name__)
@@ -64,18 +64,8 @@ PARTNER_FIELDS = [
     "category_id",
     "write_date",
 ]
-PLAIN_VALUES = (
-    "name",
-    "function",
-    "email",
-    "phone",
-    "mobile",
-    "street",
-    "street2",
-    "city",
-    "zip",
-    "website",
-)
+# Written to the partner as they are; title and company are resolved to records apart.
+PLAIN_VALUES = tuple(f for f in PLAIN_FIELDS if f not in ("title", "company_name"))
 ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
 OUTLOOK_KINDS = frozenset(
     {sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK, sp.UPDATE_OUTLOOK, sp.DELETE_IN_OUTLOOK}

@@ -33,6 +33,21 @@ from .problems import Problem
 PARTNER_REF_PROPERTY_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name OdooPartnerRef"
 
 MAX_EMAILS = 3
+# Text fields that travel as they are between the contact and the partner (name first).
+PLAIN_FIELDS = (
+    "name",
+    "title",
+    "function",
+    "company_name",
+    "email",
+    "phone",
+    "mobile",
+    "street",
+    "street2",
+    "city",
+    "zip",
+    "website",
+)
 MAX_BUSINESS_PHONES = 2
 NAME_MAX = 255
 TEXT_MAX = 255
@@ -511,20 +526,7 @@ def contact_to_odoo_values(contact: Contact, names=None) -> dict[str, Any]:
         return names is None or name in names
 
     values: dict[str, Any] = {}
-    for name in (
-        "name",
-        "title",
-        "function",
-        "company_name",
-        "email",
-        "phone",
-        "mobile",
-        "street",
-        "street2",
-        "city",
-        "zip",
-        "website",
-    ):
+    for name in PLAIN_FIELDS:
         if wanted(name):
             values[name] = contact.get(name) or False
     if wanted("state") or wanted("country_code"):
@@ -554,20 +556,7 @@ def validate_contact(contact: Contact, region: str | None = None) -> list[Proble
                 "name",
             )
         )
-    for name in (
-        "title",
-        "function",
-        "company_name",
-        "email",
-        "phone",
-        "mobile",
-        "street",
-        "street2",
-        "city",
-        "zip",
-        "website",
-        "notes",
-    ):
+    for name in (*PLAIN_FIELDS[1:], "notes"):  # the name has its own limit, above
         limit = _LIMITS.get(name, TEXT_MAX)
         size = len(contact.get(name))
         if size > limit:

@@ -141,7 +141,8 @@ def test_selection_keeps_ticked_records_whose_kinds_did_not_change():
     assert sorted(aside) == ["partner:2", "partner:4"]
 
 
-def test_an_update_of_both_sides_says_which_side_changes():
+def edited_on_both_sides():
+    """A synced pair: the job title edited in Odoo, a mobile added in Outlook."""
     part, link = linked_pair(1, "O1", email="a@x.com", function="Buyer")
     part = replace(part, values={**part.values, "function": "Head Buyer"})
     item = {
@@ -153,6 +154,11 @@ def test_an_update_of_both_sides_says_which_side_changes():
         "emailAddresses": [{"address": "a@x.com"}],
         "mobilePhone": "+32 470 11 22 33",
     }
+    return part, link, item
+
+
+def test_an_update_of_both_sides_says_which_side_changes():
+    part, link, item = edited_on_both_sides()
     p = plan(links=[link], items=[item], partners=[part])
     (entry,) = preview_entries(p)
     assert entry.kinds == (UPDATE_OUTLOOK, UPDATE_ODOO)
@@ -185,17 +191,7 @@ def test_the_changes_are_told_in_the_words_translate_gives():
         asked.append(text)
         return FRENCH.get(text, text)
 
-    part, link = linked_pair(1, "O1", email="a@x.com", function="Buyer")
-    part = replace(part, values={**part.values, "function": "Head Buyer"})
-    item = {
-        "id": "O1",
-        "changeKey": "ck2",
-        "displayName": "P1",
-        "givenName": "P1",
-        "jobTitle": "Buyer",
-        "emailAddresses": [{"address": "a@x.com"}],
-        "mobilePhone": "+32 470 11 22 33",
-    }
+    part, link, item = edited_on_both_sides()
     (both,) = preview_entries(plan(links=[link], items=[item], partners=[part]), translate)
     assert both.changes.splitlines() == [
         "Outlook : poste : Buyer → Head Buyer",
