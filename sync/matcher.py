@@ -30,6 +30,12 @@ class MatchResult:
     unmatched_items: dict[str, str] = field(default_factory=dict)
     # Items carrying our reference to a partner linked to another item: created twice.
     duplicates: dict[str, str] = field(default_factory=dict)
+    # Unmatched items whose email an Odoo contact holds: creating them in Odoo would make a
+    # second contact with that email (item -> why).
+    email_in_odoo: dict[str, str] = field(default_factory=dict)
+    # Unlinked partners whose email several unmatched items hold: copying them to Outlook
+    # would add one more (partner -> why).
+    email_in_outlook: dict[int, str] = field(default_factory=dict)
 
     def partner_for(self, outlook_id: str) -> int | None:
         return next((m.partner_id for m in self.matches if m.outlook_id == outlook_id), None)
@@ -126,25 +132,35 @@ def match_items(
                 continue
             label = "email" if method == BY_EMAIL else "phone"
             if len(pids) > 1:
-                result.unmatched_items[outlook_id] = (
-                    f"its {label} is shared by {len(pids)} Odoo contacts: not matched"
-                )
-                continue
-            (pid,) = pids
-            owners = set().union(*(outlook_index[k] for k in keys_of(partner_contacts[pid])))
-            if owners - {outlook_id}:
-                result.unmatched_items[outlook_id] = (
-                    f"its {label} is shared by {len(owners | {outlook_id})} Outlook contacts:"
-                    " not matched"
-                )
-                continue
-            if pid not in free:
-                result.unmatched_items[outlook_id] = (
-                    f"its {label} belongs to Odoo contact {pid}, already linked: not matched"
-                )
-                continue
-            free.discard(pid)
-            pending.remove(outlook_id)
-            result.unmatched_items.pop(outlook_id, None)
-            result.matches.append(Match(outlook_id, pid, method, f"same {label}"))
+                why = f"its {label} is shared by {len(pids)} Odoo contacts"
+                if method == BY_EMAIL:
+                    for pid in pids & free:
+                        result.email_in_outlook[pid] = (
+                            f"an Outlook contact holds its email, as do {len(pids)} Odoo "
+                            "contacts: merge them in Odoo"
+                        )
+            else:
+                (pid,) = pids
+                owners = set().union(*(outlook_index[k] for k in keys_of(partner_contacts[pid])))
+                if owners - {outlook_id}:
+                    why = f"its {label} is shared by {len(owners | {outlook_id})} Outlook contacts"
+                    if method == BY_EMAIL and pid in free:
+                        result.email_in_outlook[pid] = (
+                            f"its email is held by {len(owners | {outlook_id})} Outlook "
+                            "contacts, none of them linked: merge them in Outlook"
+                        )
+                elif pid not in free:
+                    why = f"its {label} belongs to Odoo contact {pid}, already linked"
+                else:
+                    free.discard(pid)
+                    pending.remove(outlook_id)
+                    result.unmatched_items.pop(outlook_id, None)
+                    result.email_in_odoo.pop(outlook_id, None)
+                    result.matches.append(Match(outlook_id, pid, method, f"same {label}"))
+                    continue
+            result.unmatched_items[outlook_id] = f"{why}: not matched"
+            if method == BY_EMAIL:
+                result.email_in_odoo[outlook_id] = f"{why}; not created in Odoo"
+    for match in result.matches:
+        result.email_in_outlook.pop(match.partner_id, None)
     return result

@@ -72,6 +72,14 @@ def _newest_side(odoo_modified: Any, outlook_modified: Any) -> str:
     return "odoo"  # ties and unknown clocks: Odoo, the system of record
 
 
+def _policy_winner(conflict_policy: str, odoo_modified: Any, outlook_modified: Any) -> str:
+    if conflict_policy == CONFLICT_OUTLOOK:
+        return "outlook"
+    if conflict_policy == CONFLICT_NEWEST:
+        return _newest_side(odoo_modified, outlook_modified)
+    return "odoo"
+
+
 def _merge_set(base: tuple, odoo: tuple, outlook: tuple) -> tuple:
     """Tags: keep additions and removals from both sides (no conflict for sets)."""
     fold = str.casefold
@@ -100,7 +108,8 @@ def merge_contacts(
 
     Without a base (first link) a value present on one side only fills the other.
     An Outlook value that became empty is ignored unless ``outlook_may_clear``. One-way
-    directions copy the source's changes only and never revert the other side's own edits.
+    directions copy the source's changes only and never revert the other side's own edits;
+    a field the other side changed too follows the conflict policy there as well.
     """
     odoo_target, outlook_target, next_base = odoo, outlook, odoo if base is None else base
     decisions = []
@@ -120,20 +129,35 @@ def merge_contacts(
             odoo_changed = odoo_changed and not o_empty
             outlook_changed = outlook_changed and not w_empty
 
+        # Changed on both sides since the last sync, to different values: the policy decides,
+        # whichever way changes travel (a one-way copy never overwrites the other side's edit
+        # against the policy).
+        both = (
+            base is not None
+            and odoo_changed
+            and outlook_changed
+            and odoo.key(name) != outlook.key(name)
+            and name != "categories"
+        )
+        policy_winner = _policy_winner(conflict_policy, odoo_modified, outlook_modified)
         if direction == ODOO_TO_OUTLOOK:
             # Outlook follows Odoo's changes; Outlook's own edits stay in Outlook only.
             winner = "odoo" if odoo_changed else "outlook"
-            result = o if odoo_changed else w
+            if both:
+                winner = policy_winner
+            result = o if winner == "odoo" else w
             outlook_target = outlook_target.with_value(name, result)
             next_base = next_base.with_value(name, o)
-            decisions.append(FieldDecision(name, b, o, w, result, winner, False, note))
+            decisions.append(FieldDecision(name, b, o, w, result, winner, both, note))
             continue
         if direction == OUTLOOK_TO_ODOO:
             winner = "outlook" if outlook_changed else "odoo"
-            result = w if outlook_changed else o
+            if both:
+                winner = policy_winner
+            result = w if winner == "outlook" else o
             odoo_target = odoo_target.with_value(name, result)
             next_base = next_base.with_value(name, w)
-            decisions.append(FieldDecision(name, b, o, w, result, winner, False, note))
+            decisions.append(FieldDecision(name, b, o, w, result, winner, both, note))
             continue
 
         conflict = False
@@ -143,13 +167,7 @@ def merge_contacts(
             if name == "categories":
                 result, winner = _merge_set(b or (), o, w), "merged"
             else:
-                conflict = True
-                if conflict_policy == CONFLICT_OUTLOOK:
-                    winner = "outlook"
-                elif conflict_policy == CONFLICT_NEWEST:
-                    winner = _newest_side(odoo_modified, outlook_modified)
-                else:
-                    winner = "odoo"
+                conflict, winner = True, policy_winner
                 result = o if winner == "odoo" else w
         elif outlook_changed:
             result, winner = w, "outlook"

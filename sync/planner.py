@@ -26,12 +26,13 @@ from .mapping import (
     partner_ref_value,
     validate_contact,
 )
-from .matcher import Match, MatchKeys, item_keys, match_items
+from .matcher import BY_PROPERTY, Match, MatchKeys, item_keys, match_items
 from .merge import (
     CONFLICT_ODOO,
     ODOO_TO_OUTLOOK,
     OUTLOOK_TO_ODOO,
     TWO_WAY,
+    MergeResult,
     merge_contacts,
 )
 from .normalize import CountryLookup, CountryResolver
@@ -48,6 +49,7 @@ ARCHIVE_PARTNER = "archive_partner"
 DELETE_IN_OUTLOOK = "delete_in_outlook"
 RECREATE_IN_OUTLOOK = "recreate_in_outlook"
 CONFLICT = "conflict"
+NOT_ALLOWED = "not_allowed"  # the user may not make this change in Odoo: a line, no write
 INVALID = "invalid"
 SKIP = "skip"
 UNCHANGED = "unchanged"
@@ -97,7 +99,9 @@ class Policies:
 class Link:
     """A stored pair. ``resumed``: the user resumed it after a stop, so the adapter read its
     Outlook item again; an item gone meanwhile is created again from Odoo (the user asked for
-    this contact in Outlook), whatever the Outlook deletion policy says."""
+    this contact in Outlook), whatever the Outlook deletion policy says.
+    ``created_in_outlook``: the sync put this item in Outlook (a copy of an Odoo contact);
+    otherwise it is the user's own Outlook contact, which no Odoo filter may delete."""
 
     outlook_id: str
     partner_id: int
@@ -105,6 +109,7 @@ class Link:
     change_key: str | None = None
     detached: bool = False
     resumed: bool = False
+    created_in_outlook: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,11 +134,23 @@ class OdooSide:
 
     ``held_in_outlook``: partners Outlook already holds in another folder (the user's default
     Contacts folder): matched like the others, never created in the synced folder.
+
+    What the user whose sync this is may do in Odoo (the plan never asks for more):
+    ``not_writable`` partners (id -> why) keep their values: Outlook's changes to them are
+    written back from Odoo (or, Odoo → Outlook off, stay in Outlook only), each with a
+    ``not_allowed`` line; ``not_archivable`` partners (id -> why) are unlinked instead of
+    archived; without ``may_create`` nothing is created in Odoo (``create_refusal`` says why).
+    ``held`` partners (id -> why) are left as they are this run (a record that kept failing).
     """
 
     partners: Sequence[OdooPartner] = ()
     gone: Mapping[int, str] = field(default_factory=dict)
     held_in_outlook: frozenset[int] = frozenset()
+    not_writable: Mapping[int, str] = field(default_factory=dict)
+    not_archivable: Mapping[int, str] = field(default_factory=dict)
+    may_create: bool = True
+    create_refusal: str = ""
+    held: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -165,6 +182,7 @@ class Action:
     link_op: str | None = None
     snapshot: Snapshot | None = None  # to store with LINK_STORE
     change_key: str | None = None  # to store with LINK_STORE when the group writes no Outlook
+    created_in_outlook: bool = False  # LINK_STORE of an item the sync put in Outlook
     changes: tuple[FieldChange, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     problems: tuple[Problem, ...] = ()
@@ -230,6 +248,7 @@ class _Planner:
             self.partners[record.partner_id] = _Partner(record, contact, found)
         self.gone = dict(odoo.gone)
         self.held_in_outlook = frozenset(odoo.held_in_outlook)
+        self.odoo = odoo
 
     def _add(self, kind, direction, group, **kwargs) -> Action:
         action = Action(kind, direction, group, **kwargs)
@@ -245,7 +264,16 @@ class _Planner:
             group = f"partner:{pid}"
             if link.detached:
                 continue
-            if oid in self.removed:
+            if pid in self.odoo.held:
+                self._add(
+                    SKIP,
+                    NO_DIRECTION,
+                    group,
+                    partner_id=pid,
+                    outlook_id=oid,
+                    reason=self.odoo.held[pid],
+                )
+            elif oid in self.removed:
                 self._item_removed(link, group, recreate)
             elif pid in self.gone:
                 self._partner_gone(link, group)
@@ -277,6 +305,20 @@ class _Planner:
             )
         elif link.resumed and self.policies.to_outlook:
             recreate.add(pid)
+        elif (
+            policy == OUTLOOK_DELETE_ARCHIVE
+            and self.policies.to_odoo
+            and pid in self.odoo.not_archivable
+        ):
+            self._add(
+                UNLINK,
+                NO_DIRECTION,
+                group,
+                link_op=LINK_DETACH,
+                **ids,
+                reason="deleted in Outlook; not allowed to archive the Odoo contact "
+                f"({self.odoo.not_archivable[pid]}): no longer synced for this user",
+            )
         elif policy == OUTLOOK_DELETE_ARCHIVE and self.policies.to_odoo:
             self._add(
                 ARCHIVE_PARTNER,
@@ -300,6 +342,18 @@ class _Planner:
 
     def _partner_gone(self, link: Link, group: str) -> None:
         pid, oid = link.partner_id, link.outlook_id
+        if self.gone[pid] == "out_of_scope" and not link.created_in_outlook:
+            # An Odoo filter chooses what Odoo sends, never what Outlook may keep.
+            self._add(
+                SKIP,
+                NO_DIRECTION,
+                group,
+                partner_id=pid,
+                outlook_id=oid,
+                reason="no longer in the contacts to sync, but it came from Outlook: "
+                "left as it is in Outlook",
+            )
+            return
         why = self.gone[pid].replace("_", " ")
         if self.policies.odoo_deletion == ODOO_DELETE_IN_OUTLOOK and self.policies.to_outlook:
             self._add(
@@ -309,7 +363,10 @@ class _Planner:
                 partner_id=pid,
                 outlook_id=oid,
                 link_op=LINK_DELETE,
-                reason=f"{why} in Odoo: deleted in Outlook",
+                reason="no longer in the contacts to sync: the copy the sync put in Outlook "
+                "is deleted"
+                if self.gone[pid] == "out_of_scope"
+                else f"{why} in Odoo: deleted in Outlook",
             )
         else:
             self._add(
@@ -367,6 +424,10 @@ class _Planner:
             outlook_modified=parsed.modified if parsed else None,
             fields=self.fields,
         )
+        refusal = self.odoo.not_writable.get(pid) if self.policies.to_odoo else None
+        kept: tuple[str, ...] = ()
+        if refusal:
+            merged, kept = _odoo_keeps(merged, odoo, self.fields, self.policies.to_outlook)
         patch = (
             build_outlook_patch(outlook, state, merged.outlook, self.ctx)
             if self.policies.to_outlook
@@ -389,6 +450,7 @@ class _Planner:
                 link_op=LINK_STORE,
                 snapshot=Snapshot(outlook, outlook, state),
                 change_key=change_key,
+                created_in_outlook=match.method == BY_PROPERTY,
                 reason=f"matched: {match.reason}",
             )
         if has_errors(problems):
@@ -419,6 +481,9 @@ class _Planner:
             odoo_fields = list(dict.fromkeys(odoo_fields))
         if not self.policies.to_odoo:
             odoo_fields = []
+        if refusal:
+            # Odoo's values stand: the next run sees Odoo unchanged, whatever Outlook holds.
+            odoo_fields, base_final = [], odoo
         snapshot = Snapshot(base_final, projected, new_state)
         warnings = tuple(p for p in problems if not p.is_error)
 
@@ -466,6 +531,16 @@ class _Planner:
             # Nothing to write: the link itself carries the final snapshot.
             link_index = max(i for i, a in enumerate(self.actions) if a.kind == LINK)
             self.actions[link_index] = replace(self.actions[link_index], snapshot=snapshot)
+        if kept:
+            labels = ", ".join(FIELD_LABELS[name] for name in kept)
+            outcome = (
+                f"Odoo's values were written back to Outlook: {labels}"
+                if self.policies.to_outlook
+                else f"Outlook's changes stay in Outlook only: {labels}"
+            )
+            self._add(
+                NOT_ALLOWED, NO_DIRECTION, group, **ids, reason=f"not allowed: {refusal}; {outcome}"
+            )
         if merged.conflicts:
             self._add(
                 CONFLICT,
@@ -487,7 +562,9 @@ class _Planner:
         items = {oid: parsed for oid, parsed in self.items.items() if oid not in self.link_by_item}
         detached_items = {oid for oid, lk in self.link_by_item.items() if lk.detached}
         unlinked_partners = {
-            pid for pid in self.partners if pid not in self.links or pid in recreate
+            pid
+            for pid in self.partners
+            if (pid not in self.links or pid in recreate) and pid not in self.odoo.held
         }
         linked_views = {}
         for link in self.links.values():
@@ -505,6 +582,7 @@ class _Planner:
             linked_views,
             self.database_uuid,
         )
+        self.found = found
         matched_partners = set()
         for match in found.matches:
             matched_partners.add(match.partner_id)
@@ -556,6 +634,32 @@ class _Planner:
                 reason="new in Outlook; Outlook → Odoo is off for this account",
             )
             return
+        if oid in self.found.email_in_odoo:
+            # A second Odoo contact with that email would be a duplicate.
+            problem = Problem(
+                P.AMBIGUOUS_MATCH,
+                f"Not synced: {self.found.email_in_odoo[oid]}.",
+                severity=P.WARNING,
+            )
+            self._add(
+                SKIP,
+                NO_DIRECTION,
+                group,
+                outlook_id=oid,
+                problems=(problem,),
+                reason=problem.message,
+            )
+            return
+        if not self.odoo.may_create:
+            self._add(
+                NOT_ALLOWED,
+                NO_DIRECTION,
+                group,
+                outlook_id=oid,
+                reason=f"not allowed: {self.odoo.create_refusal or 'creating contacts'}; "
+                "the Outlook contact stays in Outlook, not synced",
+            )
+            return
         contact = parsed.contact
         if why:
             problems.append(Problem(P.AMBIGUOUS_MATCH, f"Not matched: {why}.", severity=P.WARNING))
@@ -604,6 +708,14 @@ class _Planner:
             return  # Odoo → Outlook is off: new partners simply stay in Odoo
         if pid in self.held_in_outlook and not again:
             return  # Outlook has it in another folder: a copy here would be a duplicate
+        if pid in self.found.email_in_outlook and not again:
+            problem = Problem(
+                P.AMBIGUOUS_MATCH,
+                f"Not copied to Outlook: {self.found.email_in_outlook[pid]}.",
+                severity=P.WARNING,
+            )
+            self._add(SKIP, NO_DIRECTION, group, **ids, problems=(problem,), reason=problem.message)
+            return
         contact = partner.contact
         payload = contact_to_graph(
             contact, self.ctx, partner_ref=partner_ref_value(self.database_uuid, pid)
@@ -620,6 +732,14 @@ class _Planner:
             )
             return
         after = parse_graph_contact(payload, self.ctx)
+        odoo_fields = [f for f in self.fields if contact.key(f) != after.contact.key(f)]
+        if not self.policies.to_odoo:
+            odoo_fields = []
+        # What Outlook could not hold as Odoo has it: Odoo is aligned, unless the user may not
+        # change this contact (then the snapshot keeps Odoo's values, so nothing ping-pongs).
+        aligned = Snapshot(after.contact, after.contact, after.state)
+        if odoo_fields and pid in self.odoo.not_writable:
+            odoo_fields, aligned = [], Snapshot(contact, after.contact, after.state)
         kind = RECREATE_IN_OUTLOOK if again else CREATE_IN_OUTLOOK
         if not again:
             reason = "new in Odoo"
@@ -634,13 +754,13 @@ class _Planner:
             **ids,
             payload=payload,
             link_op=LINK_STORE,
-            snapshot=Snapshot(after.contact, after.contact, after.state),
+            snapshot=aligned,
+            created_in_outlook=True,
             changes=_changes(Contact(), after.contact, self.fields),
             problems=tuple(problems),
             reason=reason,
         )
-        odoo_fields = [f for f in self.fields if contact.key(f) != after.contact.key(f)]
-        if odoo_fields and self.policies.to_odoo:
+        if odoo_fields:
             # Outlook could not hold a value as Odoo has it: align Odoo so nothing ping-pongs.
             self._add(
                 UPDATE_ODOO,
@@ -674,6 +794,27 @@ class _Planner:
                 " confirm to go on."
             )
         return plan
+
+
+def _odoo_keeps(
+    merged: MergeResult, odoo: Contact, names: Sequence[str], to_outlook: bool
+) -> tuple[MergeResult, tuple[str, ...]]:
+    """The merge with Odoo's values kept wherever it would change Odoo; those fields too."""
+    kept = tuple(name for name in names if merged.odoo.key(name) != odoo.key(name))
+    if not kept:
+        return merged, ()
+    odoo_target, outlook_target, base = merged.odoo, merged.outlook, merged.base
+    for name in kept:
+        value = odoo.get(name)
+        odoo_target = odoo_target.with_value(name, value)
+        base = base.with_value(name, value)
+        if to_outlook:
+            outlook_target = outlook_target.with_value(name, value)
+    decisions = tuple(
+        replace(d, result=odoo.get(d.field), winner="odoo") if d.field in kept else d
+        for d in merged.decisions
+    )
+    return MergeResult(odoo_target, outlook_target, base, decisions), kept
 
 
 def _index_links(links: Iterable[Link]) -> tuple[dict[int, Link], dict[str, Link]]:

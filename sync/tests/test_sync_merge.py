@@ -107,3 +107,24 @@ def test_outlook_to_odoo_copies_outlook_changes_only():
     assert result.outlook == c(name="Renamed")
     empty = merge(c(), c(city=""), direction="outlook_to_odoo")
     assert empty.odoo.city == "Brussels"  # empty never wipes
+
+
+@pytest.mark.parametrize(
+    ("direction", "policy", "odoo_city", "outlook_city"),
+    [
+        # Into Odoo: an Odoo edit of the same field is kept when Odoo wins (the import of the
+        # default folder must not overwrite what the user typed in Odoo).
+        ("outlook_to_odoo", "odoo", "Gent", "Liège"),
+        ("outlook_to_odoo", "outlook", "Liège", "Liège"),
+        # Into Outlook: an Outlook edit of the same field is kept when Outlook wins.
+        ("odoo_to_outlook", "outlook", "Gent", "Liège"),
+        ("odoo_to_outlook", "odoo", "Gent", "Gent"),
+    ],
+)
+def test_one_way_fields_changed_on_both_sides_follow_the_conflict_policy(
+    direction, policy, odoo_city, outlook_city
+):
+    result = merge(c(city="Gent"), c(city="Liège"), direction=direction, conflict_policy=policy)
+    assert (result.odoo.city, result.outlook.city) == (odoo_city, outlook_city)
+    (decision,) = result.conflicts
+    assert decision.field == "city"

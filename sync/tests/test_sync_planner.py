@@ -406,14 +406,34 @@ def test_outlook_never_clears_a_partner_name():
     assert refill.kind == UPDATE_OUTLOOK and refill.payload["displayName"] == "P1"
 
 
-def test_ambiguous_email_creates_with_a_warning():
+def test_ambiguous_email_is_neither_created_nor_copied():
+    """Two Odoo contacts share the email of an Outlook contact: no third one on either side."""
     p = plan(
         items=[{"id": "O1", "displayName": "Ann", "emailAddresses": [{"address": "a@x.com"}]}],
-        partners=[partner(1, email="a@x.com"), partner(2, email="A@x.com")],
+        partners=[partner(1, email="a@x.com"), partner(2, email="A@x.com"), partner(3)],
     )
-    create = p.of_kind(CREATE_IN_ODOO)[0]
-    assert P.AMBIGUOUS_MATCH in {pr.code for pr in create.problems}
-    assert len(p.of_kind(CREATE_IN_OUTLOOK)) == 2
+    assert not p.of_kind(CREATE_IN_ODOO)
+    assert [a.partner_id for a in p.of_kind(CREATE_IN_OUTLOOK)] == [3]
+    skipped = {a.outlook_id or a.partner_id: a for a in p.of_kind(SKIP)}
+    assert set(skipped) == {"O1", 1, 2}
+    assert all(P.AMBIGUOUS_MATCH in {pr.code for pr in a.problems} for a in skipped.values())
+    assert "shared by 2 Odoo contacts" in skipped["O1"].reason
+
+
+def test_two_outlook_contacts_with_the_email_of_one_odoo_contact_make_no_second_one():
+    items = [
+        {"id": f"O{n}", "displayName": "Ann", "emailAddresses": [{"address": "a@x.com"}]}
+        for n in (1, 2)
+    ]
+    p = plan(items=items, partners=[partner(1, email="a@x.com")])
+    assert not p.of_kind(CREATE_IN_ODOO) and not p.of_kind(CREATE_IN_OUTLOOK)
+    assert {a.outlook_id or a.partner_id for a in p.of_kind(SKIP)} == {"O1", "O2", 1}
+    # One of them linked already: the other one is still not made a second Odoo contact.
+    part, item, link = linked_pair(1, "O1", email="a@x.com")
+    p = plan(links=[link], items=[item, items[1]], partners=[part])
+    assert not p.of_kind(CREATE_IN_ODOO)
+    (skip,) = p.of_kind(SKIP)
+    assert skip.outlook_id == "O2" and "shared by 2 Outlook contacts" in skip.reason
 
 
 def test_categories_flag():
@@ -541,7 +561,8 @@ def test_one_way_plan_needs_only_the_linked_partners_and_those_holding_match_key
     for action in everyone.actions:
         by_group.setdefault(action.group, action)  # a record's first action
     assert by_group["partner:1"].kind == UPDATE_ODOO
-    assert by_group["outlook:O2"].kind == CREATE_IN_ODOO  # its email is shared: no match
+    # Its email is shared: no match, and no third contact with that email.
+    assert by_group["outlook:O2"].kind == SKIP
     assert "shared by 2 Odoo contacts" in by_group["outlook:O2"].reason
     assert by_group["partner:4"].kind == LINK and "same phone" in by_group["partner:4"].reason
     assert by_group["partner:5"].kind == LINK
