@@ -12,6 +12,7 @@ from . import microsoft_contacts_link
 from . import microsoft_contacts_import_link
 from . import microsoft_contacts_sync_run
 from . import microsoft_contacts_sync_run_line
+from . import microsoft_contacts_sync_retry
 from . import res_config_settings
 from . import res_partner
 from . import res_users

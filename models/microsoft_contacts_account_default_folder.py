@@ -105,7 +105,10 @@ class _DefaultFolderImport(_OutlookRun):
 
     One way, a partner no item pairs with yields nothing: the planner gets only the linked
     partners and those an item of the round may match (sync.match_keys), not every partner.
+    Contacts the user left out of the sync are left out of this import too.
     """
+
+    retry_target = "default_folder"
 
     def __init__(self, account, parent):
         self.parent = parent  # the run this import is the first phase of

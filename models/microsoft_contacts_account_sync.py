@@ -15,8 +15,10 @@ from collections import deque
 from contextlib import nullcontext
 from urllib.parse import quote, urlencode
 
+from psycopg2 import OperationalError
+
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL, escape_psql
 from odoo.tools.safe_eval import safe_eval
@@ -43,6 +45,10 @@ SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
 DEFAULT_CHUNK_SIZE = 500
 # How long a run waits to take its lock again after a commit.
 LOCK_WAIT_SECONDS = 60
+# Runs a record may fail in a row before it is reported stuck and the delta moves on.
+MAX_ATTEMPTS = 3
+# How long the search of a custom scope domain may take, in milliseconds.
+CUSTOM_SCOPE_TIMEOUT_MS = 30_000
 
 PARTNER_FIELDS = [
     "name",
@@ -83,6 +89,7 @@ LINE_OF_KIND = {
     sp.UNLINK: ("unlinked", "to_odoo", "existing"),
     sp.CONFLICT: ("conflict", "to_odoo", "existing"),
     sp.INVALID: ("refused", "to_odoo", "existing"),
+    sp.NOT_ALLOWED: ("not_allowed", "to_odoo", "existing"),
     sp.SKIP: ("kept", "to_odoo", "existing"),
     sp.UNCHANGED: ("unchanged", "to_odoo", "existing"),
 }
@@ -331,8 +338,6 @@ class MicrosoftContactsAccountSync(models.Model):
 
     def _partner_scope_domain(self):
         domain = []
-        if self.excluded_partner_ids:
-            domain.append(("id", "not in", self.excluded_partner_ids.ids))
         if not self.include_companies:
             domain.append(("is_company", "=", False))
         if self.sync_scope == "reachable":
@@ -372,6 +377,8 @@ class MicrosoftContactsAccountSync(models.Model):
 class _OutlookRun:
     """The state of one run: kept out of the model so that helpers share it plainly."""
 
+    retry_target = "folder"  # whose records microsoft.contacts.sync.retry counts
+
     def __init__(self, account, run, confirm_deletions, auto_commit=False, dry_run=False):
         self.account = account
         self.dry_run = dry_run  # plan only: no folder created, no position stored
@@ -390,7 +397,23 @@ class _OutlookRun:
         self.incomplete = False  # something of the round was not applied: keep the delta link
         self.notes = []  # what an earlier phase of the run has to say (the default folder)
         self.Link = self.env["microsoft.contacts.link"].sudo()
-        self.Partner = self.env["res.partner"].sudo()
+        # Contacts, companies, titles and tags are read and written as the account's user, in
+        # all of the user's companies (R9): what the user may not do is refused here as in the
+        # UI. Links, runs and lines are the system's bookkeeping (sudo).
+        self.user = account.user_id
+        self.as_user = account.env(
+            user=self.user.id,
+            su=False,
+            context={
+                "lang": self.user.lang,
+                "tz": self.user.tz,
+                "allowed_company_ids": self.user.company_ids.ids,
+            },
+        )
+        self.Partner = self.as_user["res.partner"]
+        self.retries = {}  # group key -> microsoft.contacts.sync.retry, read by _links()
+        self.failed = {}  # group key -> (attempts, reason, partner id): kept by _keep_retries()
+        self.held_keys = set()  # groups left alone this run (stuck, unchanged since)
         self.by_partner = {}
         self.by_outlook = {}
         self.partner_labels = {}  # partner id -> (name, email)
@@ -450,6 +473,7 @@ class _OutlookRun:
             self.incomplete = True
         else:
             self._apply(plan, self.folder_id)
+            self._keep_retries(plan)
         if aside:
             # Not seen as they are now (or left out): the next sync reads them again.
             self.incomplete = True
@@ -595,6 +619,12 @@ class _OutlookRun:
     # -- links -------------------------------------------------------------------------------
 
     def _links(self):
+        self.retries = {
+            retry.key: retry
+            for retry in self.env["microsoft.contacts.sync.retry"]
+            .sudo()
+            .search([("account_id", "=", self.account.id), ("target", "=", self.retry_target)])
+        }
         rows = self.Link.search([("account_id", "=", self.account.id)])
         # Taken in again after a stop: their Outlook contacts are read again (_read_outlook).
         self.read_again = rows.filtered("read_again")
@@ -619,6 +649,7 @@ class _OutlookRun:
                     row.change_key or None,
                     row.detached,
                     resumed=row.read_again,
+                    created_in_outlook=row.created_in_outlook,
                 )
             )
         return links
@@ -659,11 +690,7 @@ class _OutlookRun:
                 props = outcome.get("singleValueExtendedProperties")
                 items[oid] = {**base, "singleValueExtendedProperties": props or []}
         for oid, item in items.items():
-            email = (item.get("emailAddresses") or [{}])[0]
-            self.item_labels[oid] = (
-                item.get("displayName"),
-                email.get("address") if isinstance(email, dict) else None,
-            )
+            self.item_labels[oid] = _item_label(item)
         changes = sp.OutlookChanges(items=list(items.values()), removed=removed, complete=full)
         return changes, result.delta_link, full
 
@@ -697,19 +724,27 @@ class _OutlookRun:
     # -- Odoo ------------------------------------------------------------------------------
 
     def _odoo_side(self):
-        account = self.account
-        scope = (
-            self.env["res.partner"]
-            .with_user(account.user_id)
-            .search(self._scope_domain(), order="id")
-        )
-        rows = self.Partner.browse(scope.ids).read(PARTNER_FIELDS, load=None)
+        # The user's own Outlook contacts taken into Odoo stay in the sync whatever the scope:
+        # an Odoo filter chooses what Odoo sends, not what Outlook may keep.
+        from_outlook = [
+            pid
+            for pid, row in self.by_partner.items()
+            if pid > 0 and not row.detached and not row.created_in_outlook
+        ]
+        domain = self._scope_domain()
+        if from_outlook:
+            domain = expression.OR([domain, [("id", "in", from_outlook)]])
+        scope = self._search_scope(domain)
+        # Read as the system what the user was found to see: the names of parent companies
+        # the user does not see are part of the contact as shown to the user.
+        Sudo = self.Partner.sudo()
+        rows = Sudo.browse(scope.ids).read(PARTNER_FIELDS, load=None)
         titles = {
             t["id"]: t["name"]
             for t in self.env["res.partner.title"].sudo().search_read([], ["name"])
         }
         parent_ids = {r["parent_id"] for r in rows if r["parent_id"]}
-        parents = {p["id"]: p["name"] for p in self.Partner.browse(parent_ids).read(["name"])}
+        parents = {p["id"]: p["name"] for p in Sudo.browse(parent_ids).read(["name"])}
         tag_ids = {t for r in rows for t in r["category_id"]}
         tags = {
             t["id"]: t["name"]
@@ -748,7 +783,7 @@ class _OutlookRun:
             for pid, row in self.by_partner.items()
             if not row.detached and pid not in in_scope
         }
-        alive = self.Partner.with_context(active_test=False).browse(list(linked)).exists()
+        alive = Sudo.with_context(active_test=False).browse(list(linked)).exists()
         active = {p.id: p.active for p in alive}
         for p in alive:
             self.partner_labels[p.id] = (p.name, p.email)
@@ -764,7 +799,115 @@ class _OutlookRun:
             partners=partners,
             gone=gone,
             held_in_outlook=frozenset(self._held_in_outlook()),
+            held=self._held_partners(rows),
+            **self._user_rights(sorted(in_scope)),
         )
+
+    def _left_out_partner_ids(self):
+        """Partners the user stopped syncing (partner form, preview): never touched."""
+        account = self.account
+        links = (
+            self.env["microsoft.contacts.link"]
+            .sudo()
+            .search_read(
+                [
+                    ("account_id", "=", account.id),
+                    ("excluded", "=", True),
+                    ("partner_id", "!=", False),
+                ],
+                ["partner_id"],
+                load=None,
+            )
+        )
+        return set(account.excluded_partner_ids.ids) | {link["partner_id"] for link in links}
+
+    def _search_scope(self, domain):
+        """The partners of `domain` the user sees; a custom domain gets a time limit, as one
+        user's slow domain must not hold the shared cron."""
+        if self.account.sync_scope != "domain":
+            return self.Partner.search(domain, order="id")
+        cr = self.env.cr
+        cr.execute("SHOW statement_timeout")
+        previous = cr.fetchone()[0]
+        cr.execute(SQL("SET LOCAL statement_timeout = %s", CUSTOM_SCOPE_TIMEOUT_MS))
+        try:
+            with cr.savepoint():
+                return self.Partner.search(domain, order="id")
+        except OperationalError as error:
+            raise UserError(
+                self.env._(
+                    "The custom domain of this account took longer than %(seconds)s seconds to "
+                    "search: simplify it (My Outlook Sync > Contacts to Sync).",
+                    seconds=CUSTOM_SCOPE_TIMEOUT_MS // 1000,
+                )
+            ) from error
+        finally:
+            cr.execute(SQL("SET LOCAL statement_timeout = %s", previous))
+
+    def _user_rights(self, partner_ids):
+        """What the user may do to these partners, as Odoo would decide it in the UI.
+
+        Access rights, record rules (companies included) and Odoo's protection of internal
+        users' contacts (only who may edit users may change them); contacts of active users
+        cannot be archived by anyone. Grouped: a few queries for all the partners.
+        """
+        Partner = self.Partner
+        rights = {"may_create": Partner.browse().has_access("create")}
+        if not rights["may_create"]:
+            rights["create_refusal"] = self.env._(
+                "your access rights do not allow creating contacts in Odoo"
+            )
+        partners = Partner.browse(partner_ids)
+        if not Partner.browse().has_access("write"):
+            reason = self.env._("your access rights do not allow changing contacts in Odoo")
+            not_writable = dict.fromkeys(partner_ids, reason)
+        else:
+            reason = self.env._(
+                "a record rule keeps you from changing this contact (for instance, it belongs "
+                "to a company you are not in)"
+            )
+            not_writable = dict.fromkeys(
+                (partners - partners._filtered_access("write")).ids, reason
+            )
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .search_read([("partner_id", "in", partner_ids)], ["partner_id", "share"], load=None)
+        )
+        if not self.as_user["res.users"].browse().has_access("write"):
+            reason = self.env._(
+                "it is the contact of an Odoo user, which only administrators may change"
+            )
+            for user in users:
+                if not user["share"] and user["id"] != self.user.id:
+                    not_writable.setdefault(user["partner_id"], reason)
+        not_archivable = dict(not_writable)
+        reason = self.env._("it is the contact of an active Odoo user")
+        for user in users:
+            not_archivable.setdefault(user["partner_id"], reason)
+        return {**rights, "not_writable": not_writable, "not_archivable": not_archivable}
+
+    def _held_partners(self, rows):
+        """Partners left alone this run: those the user left out of the sync, and those whose
+        sync kept failing and that did not change since. They stay in the Odoo side, so that
+        no Outlook contact holding their email is created again beside them."""
+        written = {row["id"]: row["write_date"] for row in rows}
+        reason = self.env._("left out of the sync by you")
+        held = dict.fromkeys(self._left_out_partner_ids() & set(written), reason)
+        for key, retry in self.retries.items():
+            pid = retry.partner_id.id
+            if retry.attempts < MAX_ATTEMPTS or pid not in written or key != f"partner:{pid}":
+                continue
+            if written[pid] and retry.last_failed_at and written[pid] > retry.last_failed_at:
+                continue  # changed since: tried again
+            held[pid] = self.env._(
+                "stuck after %(attempts)s failed attempts (%(reason)s); tried again once the "
+                "contact changes in Odoo",
+                attempts=retry.attempts,
+                reason=retry.reason,
+            )
+        self.held_keys |= {f"partner:{pid}" for pid in held}
+        return held
 
     def _scope_domain(self):
         return self.account._partner_scope_domain()
@@ -778,7 +921,9 @@ class _OutlookRun:
         vals = {key: values[key] or False for key in PLAIN_VALUES if key in values}
         if "title" in values:
             title = (values["title"] or "").strip().lower()
-            vals["title"] = self.title_by_name.get(title, False) if title else False
+            vals["title"] = self.title_by_name.get(title) or False if title else False
+            if title and not vals["title"] and notes is not None:
+                notes.append(self.env._("title %s left out: not allowed to create it", title))
         if "country_code" in values:
             code = (values["country_code"] or "").upper()
             vals["country_id"] = self.country_by_code.get(code, False)
@@ -809,9 +954,22 @@ class _OutlookRun:
         if "comment" in values:
             vals["comment"] = values["comment"] or False
         if "category_names" in values and self.policies.sync_categories:
-            tags = {self.tag_by_name.get(n.strip().lower()) for n in values["category_names"]}
+            names = [n.strip().lower() for n in values["category_names"]]
+            tags = {self.tag_by_name.get(n) for n in names}
             vals["category_id"] = [Command.set(sorted(t for t in tags if t))]
+            refused = sorted(n for n in names if n and not self.tag_by_name.get(n))
+            if refused and notes is not None:
+                notes.append(
+                    self.env._("tags left out, not allowed to create them: %s", ", ".join(refused))
+                )
         return vals
+
+    def _new_partner_values(self):
+        """What a contact created from Outlook gets besides its values: with the scope "My
+        contacts", its salesperson is the user, as the user would have typed it."""
+        if self.account.sync_scope == "my":
+            return {"user_id": self.user.id}
+        return {}
 
     def _address_conflicts(self, company_id, vals, partner):
         """Whether the contact has an address of its own that differs from the company's."""
@@ -880,11 +1038,17 @@ class _OutlookRun:
                 wanted.setdefault(name.lower(), name)
         if not wanted:
             return
-        Model = self.env[model].sudo()
+        Model = self.as_user[model]
         domain = expression.OR([[("name", "=ilike", escape_psql(n))] for n in wanted.values()])
         for record in Model.search_read(domain, ["name"], order="id"):
             cache.setdefault((record["name"] or "").strip().lower(), record["id"])
         missing = [name for key, name in wanted.items() if key not in cache]
+        if not Model.browse().has_access("create"):
+            # Not the user's to create: the value is left out (a note on the record says so).
+            for name in missing:
+                cache[name.lower()] = None
+                self.created_names.append((cache, name.lower()))
+            return
         for name, record in zip(missing, Model.create([{"name": n} for n in missing]), strict=True):
             cache[name.lower()] = record.id
             self.created_names.append((cache, name.lower()))
@@ -958,7 +1122,10 @@ class _OutlookRun:
             except Exception as error:
                 self._forget_creates([(group, action)])
                 self._forget_created()
-                self._fail(group, action, str(error)[:500])
+                reason = str(error)
+                if isinstance(error, AccessError):
+                    reason = self.env._("not allowed: %s", reason)
+                self._fail(group, action, reason[:500])
         return effects
 
     def _forget_created(self):
@@ -996,7 +1163,10 @@ class _OutlookRun:
             for group, _action in creates:
                 group.notes = []
             partners = self.Partner.create(
-                [self._partner_values(a.values, notes=g.notes) for g, a in creates]
+                [
+                    {**self._partner_values(a.values, notes=g.notes), **self._new_partner_values()}
+                    for g, a in creates
+                ]
             )
             for (group, _action), partner in zip(creates, partners, strict=True):
                 group.partner_id = partner.id
@@ -1105,6 +1275,8 @@ class _OutlookRun:
                 "detached": False,
                 "synced_at": fields.Datetime.now(),
             }
+            if action.created_in_outlook:
+                vals["created_in_outlook"] = True  # never unset: the item stays the sync's
             other = self.by_outlook.get(oid)
             if row and other and other != row:
                 other.unlink()  # a stale row holding this Outlook id
@@ -1179,6 +1351,8 @@ class _OutlookRun:
                 self.counts["failed"] += 1
                 self.lines.append(self._line(group, action, status="failed"))
                 return
+            if action.kind == sp.SKIP and group.key in self.held_keys:
+                return  # left out, or stuck and reported when it stuck: not every run
             line = self._line(group, action)
             key = COUNT_OF_ACTION.get(line["action"])
             if key:
@@ -1190,11 +1364,70 @@ class _OutlookRun:
         return effect
 
     def _fail(self, group, action, reason):
-        """The group stops here; its item is read again next round (delta link kept)."""
+        """The group stops here; its item is read again next round (delta link kept).
+
+        A record that failed MAX_ATTEMPTS runs in a row is reported stuck instead: the delta
+        position moves on, and the record is tried again once it changes.
+        """
         group.actions.clear()
-        self.incomplete = True
+        retry = self.retries.get(group.key)
+        attempts = (retry.attempts if retry else 0) + 1
+        self.failed[group.key] = (attempts, reason, group.partner_id or action.partner_id)
         self.counts["failed"] += 1
-        self.lines.append(self._line(group, action, status="failed", reason=reason))
+        line = self._line(group, action, status="failed", reason=reason)
+        if attempts >= MAX_ATTEMPTS:
+            line["action"] = "stuck"
+            line["reason"] = self.env._(
+                "stuck after %(attempts)s failed attempts: %(reason)s. It is left as it is on "
+                "both sides and tried again when it changes.",
+                attempts=attempts,
+                reason=reason,
+            )[:500]
+        else:
+            self.incomplete = True
+        self.lines.append(line)
+
+    def _keep_retries(self, plan):
+        """Count the failures of this run; forget those of the records it synced."""
+        Retry = self.env["microsoft.contacts.sync.retry"].sudo()
+        now = fields.Datetime.now()
+        new = []
+        for key, (attempts, reason, partner_id) in self.failed.items():
+            values = {
+                "attempts": attempts,
+                "reason": (reason or "")[:500],
+                "last_failed_at": now,
+                "partner_id": partner_id if partner_id and partner_id > 0 else False,
+            }
+            if key in self.retries:
+                self.retries[key].write(values)
+            else:
+                new.append(
+                    {
+                        **values,
+                        "account_id": self.account.id,
+                        "target": self.retry_target,
+                        "key": key,
+                    }
+                )
+        Retry.create(new)
+        synced = {a.group for a in plan.actions} - set(self.failed) - self.held_keys
+        done = [self.retries[key].id for key in synced if key in self.retries]
+        Retry.browse(done).unlink()
+        self.retries = {k: r for k, r in self.retries.items() if r.id not in done}
+        self.failed = {}
+
+
+def _item_label(item):
+    """(name, email) of an Outlook item for the log, whatever types Graph sent."""
+    name = item.get("displayName")
+    emails = item.get("emailAddresses")
+    first = emails[0] if isinstance(emails, list) and emails else None
+    email = first.get("address") if isinstance(first, dict) else None
+    return (
+        name.strip() or None if isinstance(name, str) else None,
+        email.strip() or None if isinstance(email, str) else None,
+    )
 
 
 def _address_value(value):

@@ -30,6 +30,12 @@ class MicrosoftContactsLink(models.Model):
         help="The pair is no longer synced (deleted on one side and kept on the other).",
     )
     synced_at = fields.Datetime(readonly=True)
+    created_in_outlook = fields.Boolean(
+        "Created by the Sync",
+        readonly=True,
+        help="The sync put this Outlook contact in the folder, as a copy of the Odoo contact. "
+        "Otherwise it is the user's own Outlook contact: no Odoo filter ever deletes it.",
+    )
     excluded = fields.Boolean(
         readonly=True,
         help="Left out by the user (Stop syncing for me, or unticked in a preview): kept as it "

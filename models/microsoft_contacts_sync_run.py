@@ -62,6 +62,11 @@ class MicrosoftContactsSyncRun(models.Model):
     # Read from the lines (one query for all runs shown): what changed on which side.
     line_count = fields.Integer("Records", compute="_compute_line_counts")
     count_conflict = fields.Integer("Conflicts", compute="_compute_line_counts")
+    count_not_allowed = fields.Integer(
+        "Not Allowed",
+        compute="_compute_line_counts",
+        help="Changes the user may not make in Odoo: Odoo's values were kept.",
+    )
     count_to_outlook_created = fields.Integer("Created in Outlook", compute="_compute_line_counts")
     count_to_outlook_updated = fields.Integer("Updated in Outlook", compute="_compute_line_counts")
     count_to_outlook_deleted = fields.Integer("Deleted in Outlook", compute="_compute_line_counts")
@@ -110,6 +115,7 @@ class MicrosoftContactsSyncRun(models.Model):
             counter = by_run[run._origin.id]
             run.line_count = counter["lines"]
             run.count_conflict = counter["to_odoo", "conflict"] + counter["to_outlook", "conflict"]
+            run.count_not_allowed = counter["to_odoo", "not_allowed"]
             for field, direction, action in DIRECTION_COUNTS:
                 run[field] = counter[direction, action]
             run.summary = run._get_summary_message()
@@ -139,6 +145,8 @@ class MicrosoftContactsSyncRun(models.Model):
             problems.append(self.env._("1 conflict"))
         elif self.count_conflict:
             problems.append(self.env._("%s conflicts", self.count_conflict))
+        if self.count_not_allowed:
+            problems.append(self.env._("%s not allowed", self.count_not_allowed))
         if self.count_failed:
             problems.append(self.env._("%s failed", self.count_failed))
         sentences = [self.message.strip()] if self.message and self.message.strip() else []

@@ -39,6 +39,8 @@ class MicrosoftContactsSyncRunLine(models.Model):
             ("linked", "Linked"),
             ("unlinked", "Unlinked"),
             ("conflict", "Conflict"),
+            ("not_allowed", "Not Allowed"),
+            ("stuck", "Stuck"),
         ],
         required=True,
     )

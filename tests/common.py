@@ -14,6 +14,15 @@ from odoo.tests import TransactionCase, new_test_user
 
 SIMULATOR_ENV = "MICROSOFT_CONTACTS_SIMULATOR_URL"
 TIMEOUT = 10
+# An internal user with Contacts rights (creates and edits contacts), not an administrator:
+# the users whose syncs the tests run. base.group_user alone reads contacts only.
+CONTACTS_USER_GROUPS = "base.group_user,base.group_partner_manager"
+
+
+def new_contacts_user(env, login, **kwargs):
+    """A salesperson-like user: may create and edit contacts, nothing more."""
+    kwargs.setdefault("name", login.replace("_", " ").title())
+    return new_test_user(env, login=login, groups=CONTACTS_USER_GROUPS, **kwargs)
 
 
 def point_at_simulator(env, simulator, client_id=None, client_secret=None):
@@ -197,9 +206,7 @@ class OutlookSyncCase(TransactionCase):
         cls.env["ir.config_parameter"].sudo().set_param(
             "microsoft_contacts_tenant_id", "organizations"
         )
-        cls.account_user = new_test_user(
-            cls.env, login=cls.account_login, name=cls.account_login.replace("_", " ").title()
-        )
+        cls.account_user = new_contacts_user(cls.env, cls.account_login)
         cls.Partner = cls.env["res.partner"]
 
     def setUp(self):

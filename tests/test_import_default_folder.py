@@ -225,10 +225,15 @@ class TestImportDefaultFolder(OutlookSyncCase):
         self.assertFalse(planned["partners"] & set(unrelated.ids))
         links = {link.outlook_id: link.partner_id for link in self._import_links()}
         self.assertEqual(links[phil_item["id"]], phoned, "matched by its phone")
-        for item, shared_by in ((twin_item, twins), (sam_item, sharers)):
-            self.assertNotIn(links[item["id"]], shared_by, "shared: no match, a new partner")
+        # A shared phone: no match, a new partner. A shared email: no third contact with it.
+        self.assertNotIn(links[sam_item["id"]], sharers)
+        self.assertNotIn(twin_item["id"], links)
+        self.assertEqual(len(self.Partner.search([("email", "=ilike", "%twin@example.com")])), 2)
+        for item in (twin_item, sam_item):
             line = run.line_ids.filtered(lambda line, item=item: line.external_id == item["id"])
             self.assertIn("shared by 2 Odoo contacts", line.reason)
+        twin_line = run.line_ids.filtered(lambda line: line.external_id == twin_item["id"])
+        self.assertIn("not created in Odoo", twin_line.reason)
 
     def test_the_cost_of_an_import_does_not_grow_with_unrelated_partners(self):
         # The synced folder takes only the user's own contacts: none of those created here.

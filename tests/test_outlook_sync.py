@@ -3,11 +3,11 @@ import re
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from odoo.addons.microsoft_contacts.sync.mapping import PARTNER_REF_PROPERTY_ID
 
-from .common import OutlookSyncCase, first_email
+from .common import OutlookSyncCase, first_email, new_contacts_user
 
 FOLDER = "Odoo Contacts"
 
@@ -278,7 +278,7 @@ class TestOutlookSync(OutlookSyncCase):
         self.assertIn(f"{run.count_failed} failed", payload["message"])
 
     def test_cron_syncs_connected_accounts_only(self):
-        other = new_test_user(self.env, login="paula_paused", name="Paula Paused")
+        other = new_contacts_user(self.env, "paula_paused")
         paused = self.env["microsoft.contacts.account"].create({"user_id": other.id})
         paused.sudo().state = "paused"
         (self.account | paused).sudo().initial_sync_confirmed = True
@@ -353,7 +353,7 @@ class TestOutlookSync(OutlookSyncCase):
         own = Link.with_user(self.account_user).search([])
         self.assertEqual(own, self.account.link_ids)
         self.assertTrue(own)
-        stranger = new_test_user(self.env, login="stan_stranger", name="Stan Stranger")
+        stranger = new_contacts_user(self.env, "stan_stranger")
         self.assertFalse(Link.with_user(stranger).search([]))
         with self.assertRaises(AccessError):
             own.with_user(self.account_user).write({"detached": True})
@@ -406,7 +406,7 @@ class TestOutlookSync(OutlookSyncCase):
         self.assertTrue(self.account.delta_link)
 
     def test_cron_goes_on_after_a_failing_account(self):
-        broken_user = new_test_user(self.env, login="brenda_broken", name="Brenda Broken")
+        broken_user = new_contacts_user(self.env, "brenda_broken")
         broken = self.env["microsoft.contacts.account"].create({"user_id": broken_user.id})
         broken.sudo().state = "connected"  # but no sign-in stored: its run must fail
         (self.account | broken).sudo().initial_sync_confirmed = True

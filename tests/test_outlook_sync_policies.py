@@ -12,6 +12,7 @@ from .common import (
     OutlookMailbox,
     OutlookSyncCase,
     first_email,
+    new_contacts_user,
     sign_in_account,
 )
 
@@ -139,7 +140,7 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
     def test_two_users_one_partner(self):
         adele = self.simulator.add_user("adele@contoso.test", display_name="Adele Vance")
         mailbox_b = OutlookMailbox(self.simulator, adele["id"])
-        bruno = new_test_user(self.env, login="bruno_policies", name="Bruno Policies")
+        bruno = new_contacts_user(self.env, "bruno_policies")
         account_b = self.env["microsoft.contacts.account"].create({"user_id": bruno.id})
         sign_in_account(
             account_b, self.simulator, self.redirect_uri, login_hint="adele@contoso.test"
@@ -185,7 +186,7 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
     def test_two_users_partner_created_in_odoo_goes_to_both(self):
         adele = self.simulator.add_user("adele@contoso.test", display_name="Adele Vance")
         mailbox_b = OutlookMailbox(self.simulator, adele["id"])
-        bruno = new_test_user(self.env, login="bruno_policies", name="Bruno Policies")
+        bruno = new_contacts_user(self.env, "bruno_policies")
         account_b = self.env["microsoft.contacts.account"].create({"user_id": bruno.id})
         sign_in_account(
             account_b, self.simulator, self.redirect_uri, login_hint="adele@contoso.test"

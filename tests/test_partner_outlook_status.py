@@ -9,7 +9,7 @@ from odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync impor
     SYNC_LOCK_CLASS,
 )
 
-from .common import OutlookSyncCase, first_email
+from .common import OutlookSyncCase, first_email, new_contacts_user
 
 FOLDER = "Odoo Contacts"
 
@@ -66,7 +66,7 @@ class TestPartnerOutlookStatus(OutlookSyncCase):
         anna, _item = self._pushed("Anna Shared", "anna.shared.status@example.com")
         others = self.env["res.users"]
         for login in ("status_zoe", "status_yann", "status_xavi"):
-            user = new_test_user(self.env, login=login, name=login.replace("_", " ").title())
+            user = new_contacts_user(self.env, login)
             account = self.env["microsoft.contacts.account"].create({"user_id": user.id})
             self.env["microsoft.contacts.link"].create(
                 {
