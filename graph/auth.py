@@ -50,6 +50,7 @@ class SignIn:
     home_account_id: str
     username: str
     tenant_id: str | None
+    object_id: str | None = None  # the user's id in Entra ID (the id token's oid)
 
 
 class MsalHttpClient:
@@ -211,6 +212,7 @@ class MicrosoftIdentity:
             home_account_id=account["home_account_id"],
             username=claims.get("preferred_username") or account.get("username") or "",
             tenant_id=claims.get("tid"),
+            object_id=claims.get("oid"),
         )
 
     def access_token(

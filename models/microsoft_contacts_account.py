@@ -121,6 +121,9 @@ class MicrosoftContactsAccount(models.Model):
     )
     microsoft_username = fields.Char("Microsoft Account", readonly=True, copy=False)
     microsoft_tenant_id = fields.Char("Microsoft Tenant", readonly=True, copy=False)
+    # The mailbox this account syncs (Entra object id + tenant), kept after a Disconnect: a
+    # sign-in as someone else is refused while connected, and starts the sync over after.
+    microsoft_object_id = fields.Char(groups="base.group_system", copy=False, readonly=True)
     connected_at = fields.Datetime("Connected On", readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
     # The MSAL cache holds refresh tokens: system only, never copied, never prefetched.
@@ -243,6 +246,18 @@ class MicrosoftContactsAccount(models.Model):
         ("user_unique", "UNIQUE(user_id)", "Each user has a single Outlook contacts account."),
     ]
 
+    def init(self):
+        # One Odoo account per mailbox: the check in _save_sign_in explains, this enforces it
+        # when two sign-ins race.
+        self.env.cr.execute(
+            SQL(
+                """CREATE UNIQUE INDEX IF NOT EXISTS microsoft_contacts_account_mailbox_unique
+                   ON %s (microsoft_tenant_id, microsoft_object_id)
+                   WHERE state != 'not_connected' AND microsoft_object_id IS NOT NULL""",
+                SQL.identifier(self._table),
+            )
+        )
+
     def _compute_synced_partner_count(self):
         counts = dict(
             self.env["microsoft.contacts.link"]._read_group(
@@ -338,7 +353,9 @@ class MicrosoftContactsAccount(models.Model):
 
     @api.model
     def _get_my_account(self):
-        """The current user's account, created on first use."""
+        """The current user's account, created on first use; internal users only."""
+        if not self.env.user._is_internal():
+            raise AccessError(self.env._("Only internal users can sync Outlook contacts."))
         account = self.search([("user_id", "=", self.env.uid)], limit=1)
         return account or self.sudo().create({"user_id": self.env.uid}).sudo(False)
 
@@ -389,7 +406,12 @@ class MicrosoftContactsAccount(models.Model):
 
     def action_disconnect(self):
         self._check_can_manage()
-        for account in self.sudo():
+        self.sudo()._disconnect()
+        return True
+
+    def _disconnect(self):
+        """Sign out and remove the tokens; the mailbox's identity stays (see _save_sign_in)."""
+        for account in self:
             if account.token_cache and account.home_account_id:
                 try:
                     account.token_cache = account._get_identity().sign_out(
@@ -403,24 +425,108 @@ class MicrosoftContactsAccount(models.Model):
                     "token_cache": False,
                     "home_account_id": False,
                     "microsoft_username": False,
-                    "microsoft_tenant_id": False,
                     "connected_at": False,
                     "last_error": False,
+                    "sync_requested_by_id": False,
                 }
             )
-        return True
+
+    # -- offboarding ----------------------------------------------------------------------
+
+    def _is_offboarded(self):
+        """The user left: archived, deleted, or no longer an internal user."""
+        self.ensure_one()
+        user = self.user_id.with_context(active_test=False)
+        return not user.exists() or not user.active or user.share
+
+    @api.model
+    def _offboarded_domain(self):
+        return [
+            ("state", "!=", "not_connected"),
+            "|",
+            ("user_id.active", "=", False),
+            ("user_id.share", "=", True),
+        ]
+
+    def _offboard(self):
+        """Disconnect the accounts of users who left, and say so in their log.
+
+        Their mailboxes may be anywhere (tenant "organizations"): no more of the company's
+        contacts go there. A user made active again connects anew.
+        """
+        for account in self.sudo().filtered(lambda a: a.state != "not_connected"):
+            reason = self.env._(
+                "Disconnected: %s is no longer an active internal user of Odoo. Tokens were "
+                "removed; a new Connect is needed once the user is active again.",
+                account.user_id.with_context(active_test=False).name,
+            )
+            _logger.warning("Outlook account %s: %s", account.id, reason)
+            account._disconnect()
+            account.last_error = reason
+            self.env["microsoft.contacts.sync.run"].sudo().create(
+                {
+                    "source": "outlook",
+                    "account_id": account.id,
+                    "state": "failed",
+                    "message": reason,
+                    "finished_at": fields.Datetime.now(),
+                }
+            )
+            account.message_post(body=reason)
 
     # -- tokens ---------------------------------------------------------------------------
 
     def _save_sign_in(self, sign_in):
+        """Bind this account to the mailbox that signed in, or refuse with a UserError.
+
+        One identity per account: while connected (or waiting for a reconnect) a sign-in as
+        someone else is refused; after a Disconnect it starts the sync over. One account per
+        mailbox: a mailbox another user's account holds is refused.
+        """
         self.ensure_one()
-        self.sudo().write(
+        account = self.sudo()
+        if account._is_offboarded():
+            raise UserError(self.env._("Only active internal users can connect Outlook."))
+        mailbox = (sign_in.tenant_id or False, sign_in.object_id or False)
+        bound = (account.microsoft_tenant_id or False, account.microsoft_object_id or False)
+        other_mailbox = bound[1] and bound != mailbox
+        if other_mailbox and account.state != "not_connected":
+            raise UserError(
+                self.env._(
+                    "This Odoo user syncs the Outlook of %(current)s; you signed in as "
+                    "%(new)s. To sync another mailbox, Disconnect first, then Connect.",
+                    current=account.microsoft_username or bound[1],
+                    new=sign_in.username,
+                )
+            )
+        holder = self.sudo().search(
+            [
+                ("id", "!=", account.id),
+                ("state", "!=", "not_connected"),
+                ("microsoft_tenant_id", "=", mailbox[0]),
+                ("microsoft_object_id", "=", mailbox[1]),
+            ],
+            limit=1,
+        )
+        if mailbox[1] and holder:
+            raise UserError(
+                self.env._(
+                    "The mailbox %(mailbox)s is already synced by %(user)s. A mailbox syncs "
+                    "with one Odoo user only: %(user)s must disconnect it first.",
+                    mailbox=sign_in.username,
+                    user=holder.user_id.name,
+                )
+            )
+        if other_mailbox:
+            account._forget_mailbox()
+        account.write(
             {
                 "state": "connected",
                 "token_cache": sign_in.token_cache,
                 "home_account_id": sign_in.home_account_id,
                 "microsoft_username": sign_in.username,
-                "microsoft_tenant_id": sign_in.tenant_id,
+                "microsoft_tenant_id": mailbox[0],
+                "microsoft_object_id": mailbox[1],
                 "connected_at": fields.Datetime.now(),
                 "last_error": False,
             }

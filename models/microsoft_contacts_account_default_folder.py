@@ -49,7 +49,13 @@ class MicrosoftContactsAccountDefaultFolder(models.Model):
         return str2bool(value or "false", False)
 
     def action_reset_outlook_sync(self):
+        # The default folder stays the same: its pairs stay, and it is read whole again.
         result = super().action_reset_outlook_sync()
+        self.sudo().write({"default_folder_delta_link": False})
+        return result
+
+    def _forget_mailbox(self):
+        result = super()._forget_mailbox()
         self.env[IMPORT_LINK_MODEL].sudo().search([("account_id", "in", self.ids)]).unlink()
         self.sudo().write({"default_folder_id": False, "default_folder_delta_link": False})
         return result

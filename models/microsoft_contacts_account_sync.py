@@ -6,6 +6,7 @@ unlinked items), the Odoo side, the plan, the guard, then the plan applied group
 stored only when every change of the round was applied.
 """
 
+import ast
 import json
 import logging
 import threading
@@ -18,10 +19,9 @@ from urllib.parse import quote, urlencode
 from psycopg2 import OperationalError
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL, escape_psql
-from odoo.tools.safe_eval import safe_eval
 
 from ..graph import (
     AuthExpiredError,
@@ -47,8 +47,10 @@ DEFAULT_CHUNK_SIZE = 500
 LOCK_WAIT_SECONDS = 60
 # Runs a record may fail in a row before it is reported stuck and the delta moves on.
 MAX_ATTEMPTS = 3
-# How long the search of a custom scope domain may take, in milliseconds.
+# How long the search of a custom scope domain may take, in milliseconds, and its size.
 CUSTOM_SCOPE_TIMEOUT_MS = 30_000
+MAX_DOMAIN_LENGTH = 2_000
+MAX_DOMAIN_TERMS = 50
 
 PARTNER_FIELDS = [
     "name",
@@ -118,8 +120,15 @@ class MicrosoftContactsAccountSync(models.Model):
     @api.model
     def _cron_sync_accounts(self):
         """One account per call, requested ones first, then due ones; the cron calls again
-        while some remain. Accounts whose first sync the user has not confirmed wait."""
-        ready = [("state", "=", "connected"), ("initial_sync_confirmed", "=", True)]
+        while some remain. Accounts whose first sync the user has not confirmed wait; those of
+        users who left are disconnected, never synced."""
+        self.sudo().search(self._offboarded_domain())._offboard()
+        ready = [
+            ("state", "=", "connected"),
+            ("initial_sync_confirmed", "=", True),
+            ("user_id.active", "=", True),
+            ("user_id.share", "=", False),
+        ]
         requested = self.sudo().search(
             [*ready, ("sync_requested_by_id", "!=", False)], order="write_date, id"
         )
@@ -159,14 +168,53 @@ class MicrosoftContactsAccountSync(models.Model):
             return
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
 
+    folder_reset = fields.Boolean(
+        groups="base.group_system",
+        copy=False,
+        help="The sync was reset: the next run finds its folder by name again and reads it whole.",
+    )
+
     def action_reset_outlook_sync(self):
-        """Forget the folder, the delta position and the links: the next run matches again."""
+        """Start over: the folder is found by name again and read whole, behind a preview.
+
+        What the user decided stays: contacts left out, pairs no longer synced, contacts
+        archived or deleted in Odoo keep their links, so nothing comes back unasked. The pairs
+        of a folder that is not the same any more are forgotten by the next run, which matches
+        the contacts in the new folder again (see _links).
+        """
         self._check_can_manage()
         for account in self.sudo():
             account._hold_sync_lock()
-            account.link_ids.unlink()
-            account.write({"folder_id": False, "delta_link": False})
+            account.write(
+                {"delta_link": False, "folder_reset": True, "initial_sync_confirmed": False}
+            )
+            self.env["microsoft.contacts.sync.retry"].sudo().search(
+                [("account_id", "=", account.id)]
+            ).unlink()
         return True
+
+    def _forget_mailbox(self):
+        """Another mailbox signs in after a Disconnect: nothing of the old one applies.
+
+        Contacts the user stopped syncing stay left out; the rest is matched anew, behind the
+        preview of a first sync.
+        """
+        for account in self.sudo():
+            account._hold_sync_lock()
+            stopped = account.link_ids.filtered("excluded").partner_id
+            account.excluded_partner_ids = [Command.link(pid) for pid in stopped.ids]
+            account.link_ids.unlink()
+            self.env["microsoft.contacts.sync.retry"].sudo().search(
+                [("account_id", "=", account.id)]
+            ).unlink()
+            account.write(
+                {
+                    "folder_id": False,
+                    "delta_link": False,
+                    "folder_reset": False,
+                    "initial_sync_confirmed": False,
+                }
+            )
 
     def _sync_outlook(self, trigger_user=None, confirm_deletions=False, chosen=None):
         """Run one sync; returns the run, or None when another worker holds the account.
@@ -178,6 +226,9 @@ class MicrosoftContactsAccountSync(models.Model):
         """
         self.ensure_one()
         account = self.sudo()
+        if account._is_offboarded():
+            account._offboard()
+            return account.sync_run_ids[:1]
         if not account._lock_sync():
             _logger.info("Outlook account %s is being synced by another worker", self.id)
             return None
@@ -351,19 +402,26 @@ class MicrosoftContactsAccountSync(models.Model):
             domain += self._custom_scope_domain()
         return domain
 
+    @api.constrains("sync_scope", "sync_domain")
+    def _check_sync_domain(self):
+        for account in self.filtered(lambda a: a.sync_scope == "domain"):
+            try:
+                account._custom_scope_domain()
+            except UserError as error:
+                raise ValidationError(str(error)) from error
+
     def _custom_scope_domain(self):
-        """The account's custom domain, checked; a UserError says what is wrong with it."""
+        """The account's custom domain, checked; a UserError says what is wrong with it.
+
+        It runs in the shared cron, so it is read as data (literals and `uid`, bounded in
+        size), never evaluated as code, and resolved with the user's rights.
+        """
         text = (self.sync_domain or "").strip()
         try:
-            domain = safe_eval(text or "[]", {"uid": self.user_id.id})
-            if not isinstance(domain, list | tuple):
-                raise ValueError(
-                    self.env._("a domain is a list, e.g. [('is_company', '=', False)]")
-                )
-            domain = list(domain)
+            domain = parse_domain(text or "[]", self.user_id.id)
             # Resolve it once: unknown fields and malformed terms fail here, readably.
             self.env["res.partner"].with_user(self.user_id)._search(domain)
-        except Exception as error:  # safe_eval and the ORM raise many kinds
+        except Exception as error:  # the parser and the ORM raise many kinds
             raise UserError(
                 self.env._(
                     "The custom domain of this account is not valid (%(domain)s): %(error)s",
@@ -372,6 +430,45 @@ class MicrosoftContactsAccountSync(models.Model):
                 )
             ) from error
         return domain
+
+
+def parse_domain(text, uid):
+    """A domain typed as a Python literal (`uid` allowed), as a list; ValueError otherwise."""
+    if len(text) > MAX_DOMAIN_LENGTH:
+        raise ValueError(f"longer than {MAX_DOMAIN_LENGTH} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"not a domain: {error.msg}") from None
+
+    def value(node):
+        if isinstance(node, ast.Constant) and (
+            node.value is None or isinstance(node.value, str | int | float | bool)
+        ):
+            return node.value
+        if isinstance(node, ast.List | ast.Tuple):
+            items = [value(item) for item in node.elts]
+            return items if isinstance(node, ast.List) else tuple(items)
+        if isinstance(node, ast.Name) and node.id == "uid":
+            return uid
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)
+            and isinstance(node.operand.value, int | float)
+            and not isinstance(node.operand.value, bool)
+        ):
+            return -node.operand.value
+        raise ValueError(
+            f"only plain values and uid may be used, not {ast.get_source_segment(text, node)}"
+        )
+
+    domain = value(tree.body)
+    if not isinstance(domain, list):
+        raise ValueError("a domain is a list, e.g. [('is_company', '=', False)]")
+    if len(domain) > MAX_DOMAIN_TERMS:
+        raise ValueError(f"more than {MAX_DOMAIN_TERMS} terms")
+    return domain
 
 
 class _OutlookRun:
@@ -411,6 +508,7 @@ class _OutlookRun:
             },
         )
         self.Partner = self.as_user["res.partner"]
+        self.forget_pairs = False  # a reset found another folder: see _ensure_folder
         self.retries = {}  # group key -> microsoft.contacts.sync.retry, read by _links()
         self.failed = {}  # group key -> (attempts, reason, partner id): kept by _keep_retries()
         self.held_keys = set()  # groups left alone this run (stuck, unchanged since)
@@ -590,9 +688,13 @@ class _OutlookRun:
     # -- folder ------------------------------------------------------------------------------
 
     def _ensure_folder(self):
-        """The folder's id; a dry run never creates it (None: plan against an empty one)."""
+        """The folder's id; a dry run never creates it (None: plan against an empty one).
+
+        After a reset the folder is found by name again; when it is not the one the pairs
+        were made in, those pairs are forgotten (`forget_pairs`, see _links).
+        """
         account, client = self.account, self.client
-        if account.folder_id:
+        if account.folder_id and not account.folder_reset:
             try:
                 client.get(f"/me/contactFolders/{quote(account.folder_id, safe='')}")
                 return account.folder_id
@@ -608,12 +710,14 @@ class _OutlookRun:
             ),
             None,
         )
+        found = folder["id"] if folder else None
+        self.forget_pairs = bool(account.folder_reset and found != account.folder_id)
         if self.dry_run:
             self.read_from = False  # a folder found by its name is read from its start
-            return folder["id"] if folder else None
+            return found
         if folder is None:
             folder = client.post("/me/contactFolders", json={"displayName": wanted})
-        account.write({"folder_id": folder["id"], "delta_link": False})
+        account.write({"folder_id": folder["id"], "delta_link": False, "folder_reset": False})
         return folder["id"]
 
     # -- links -------------------------------------------------------------------------------
@@ -626,6 +730,17 @@ class _OutlookRun:
             .search([("account_id", "=", self.account.id), ("target", "=", self.retry_target)])
         }
         rows = self.Link.search([("account_id", "=", self.account.id)])
+        if self.forget_pairs:
+            # The synced pairs of the folder used before a reset: their contacts are matched
+            # anew in this one. Pairs that record a decision (left out, no longer synced, a
+            # contact archived or deleted in Odoo) stay.
+            stale = rows.filtered(
+                lambda row: (not row.detached and row.partner_id.active)
+                or (row.read_again and not row.partner_ref)
+            )
+            if not self.dry_run:
+                stale.unlink()
+            rows -= stale
         # Taken in again after a stop: their Outlook contacts are read again (_read_outlook).
         self.read_again = rows.filtered("read_again")
         links = []

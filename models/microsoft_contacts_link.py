@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import Command, fields, models
 
 
 class MicrosoftContactsLink(models.Model):
@@ -60,3 +60,65 @@ class MicrosoftContactsLink(models.Model):
             "A contact is linked at most once per account.",
         ),
     ]
+
+    def _follow_partner_merge(self, src_partners, dst_partner):
+        """Re-point the pairs of merged contacts at the survivor (see the merge wizard).
+
+        Per account, the survivor's own pair stays, else the first synced one takes the
+        survivor; the other Outlook copies are left out of the sync (kept as they are in
+        Outlook, listed under Left Out in the preview) and logged. Nothing is deleted.
+        """
+        merged = src_partners | dst_partner
+        rows = self.search([("partner_id", "in", merged.ids)], order="detached, id")
+        if not rows:
+            return
+        accounts = rows.account_id
+        accounts._hold_sync_lock()
+        self.env["microsoft.contacts.sync.retry"].sudo().search(
+            [("account_id", "in", accounts.ids), ("partner_id", "in", src_partners.ids)]
+        ).unlink()
+        for account in accounts:
+            pairs = rows.filtered(lambda row, account=account: row.account_id == account)
+            survivor = pairs.filtered(lambda row: row.partner_id == dst_partner)[:1] or pairs[0]
+            others = pairs - survivor
+            lines = [
+                {
+                    "partner_id": dst_partner.id,
+                    "external_id": row.outlook_id,
+                    "name": row.partner_id.name,
+                    "email": row.partner_id.email or False,
+                    "record_type": "existing",
+                    "action": "unlinked",
+                    "reason": self.env._(
+                        "%(name)s was merged into %(survivor)s in Odoo: this Outlook copy is "
+                        "no longer synced and is kept as it is (Left Out in the preview); "
+                        "delete it in Outlook if it is a duplicate",
+                        name=row.partner_id.display_name,
+                        survivor=dst_partner.display_name,
+                    ),
+                }
+                for row in others
+            ]
+            for row in others:
+                row.write(
+                    {
+                        "partner_id": False,
+                        "partner_ref": 0,
+                        "detached": True,
+                        "excluded": True,
+                        "read_again": False,
+                        "label": account._left_out_label(row.partner_id.name, row.partner_id.email),
+                    }
+                )
+            survivor.write({"partner_id": dst_partner.id, "partner_ref": dst_partner.id})
+            if lines:
+                self.env["microsoft.contacts.sync.run"].sudo().create(
+                    {
+                        "source": "outlook",
+                        "account_id": account.id,
+                        "state": "done",
+                        "finished_at": fields.Datetime.now(),
+                        "message": self.env._("Contacts merged in Odoo."),
+                        "line_ids": [Command.create(line) for line in lines],
+                    }
+                )

@@ -4,6 +4,7 @@ and company linking."""
 
 from unittest.mock import patch
 
+from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.microsoft_contacts.graph.client import GraphClient
@@ -402,14 +403,28 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         self.assertEqual(len(self._items("in.domain@example.com")), 1)
         self.assertFalse(self._items("out.domain@example.com"))
 
-    def test_scope_invalid_domain_fails_the_run_readably(self):
+    def test_scope_invalid_domain_is_refused_and_fails_the_run_readably(self):
         self.Partner.create({"name": "Never Sent", "email": "never.sent@example.com"})
-        for bad in ("[('no_such_field', '=', 1)]", "[('name', '=',", "__import__('os')", "42"):
-            self.account.write({"sync_scope": "domain", "sync_domain": bad})
+        bad_ones = (
+            "[('no_such_field', '=', 1)]",
+            "[('name', '=',",
+            "__import__('os')",
+            "42",
+            "[('id', 'in', list(range(10 ** 9)))]",  # code, not data: never evaluated
+            "[('name', '=', '" + "x" * 3000 + "')]",
+            str([("name", "=", str(n)) for n in range(60)]),
+        )
+        for bad in bad_ones:
+            with self.assertRaises(ValidationError, msg=bad), self.cr.savepoint():
+                self.account.write({"sync_scope": "domain", "sync_domain": bad})
+            # Saved before the check existed, or a field gone since: the run fails readably.
+            self.account.sudo()._write({"sync_scope": "domain", "sync_domain": bad})
             run = self._sync()
             self.assertEqual(run.state, "failed", bad)
             self.assertIn("custom domain", run.message)
         self.assertFalse(self._items("never.sent@example.com"))
+        self.account.write({"sync_domain": "[('user_id', '=', uid), ('color', '>', -1)]"})
+        self.assertEqual(self._sync().state, "done")
 
     # -- 6. Settings defaults ---------------------------------------------------------------
 
