@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 # Computed together from the links and the current user's exclusions.
 STATUS_FIELDS = [
@@ -9,6 +9,14 @@ STATUS_FIELDS = [
     "microsoft_contacts_other_users",
     "microsoft_contacts_other_count",
 ]
+
+# A contact's link to an Entra ID user: which contact the directory import updates, archives
+# and brings back. Set and changed by the import only, which runs as the system.
+ENTRA_LINK_FIELDS = (
+    "microsoft_entra_user_id",
+    "microsoft_entra_directory_id",
+    "microsoft_entra_archived",
+)
 
 
 class ResPartner(models.Model):
@@ -69,6 +77,42 @@ class ResPartner(models.Model):
         compute="_compute_microsoft_contacts_status",
         groups="base.group_user",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        if not self.env.su and any(
+            partner[name] for partner in partners for name in ENTRA_LINK_FIELDS
+        ):
+            # Checked on the result: values, context defaults and copy() all end here.
+            raise partners._microsoft_entra_link_error()
+        return partners
+
+    def write(self, vals):
+        if not self.env.su and self._microsoft_entra_link_changes(vals):
+            raise self._microsoft_entra_link_error()
+        return super().write(vals)
+
+    def _microsoft_entra_link_changes(self, vals):
+        """The link fields `vals` would change on any of these contacts (a same value is none)."""
+        changed = []
+        for name in ENTRA_LINK_FIELDS:
+            if name not in vals:
+                continue
+            field = self._fields[name]
+            new = field.convert_to_cache(vals[name] or False, self)
+            if any(field.convert_to_cache(partner[name], partner) != new for partner in self):
+                changed.append(name)
+        return changed
+
+    def _microsoft_entra_link_error(self):
+        return AccessError(
+            self.env._(
+                "Only the Microsoft Entra ID directory import can link a contact to an Entra ID "
+                "user, change that link or its archive state (Entra ID User, Entra ID Directory, "
+                "Archived by the Entra ID Import)."
+            )
+        )
 
     @api.depends(
         "microsoft_contacts_link_ids.detached",
