@@ -16,6 +16,7 @@ ENTRA_LINK_FIELDS = (
     "microsoft_entra_user_id",
     "microsoft_entra_directory_id",
     "microsoft_entra_archived",
+    "microsoft_entra_archive_decision",
 )
 
 
@@ -39,6 +40,16 @@ class ResPartner(models.Model):
         readonly=True,
         help="Set when the directory import archived this contact; only such contacts come "
         "back when their user is enabled again.",
+    )
+    microsoft_entra_archive_decision = fields.Selection(
+        [("pending", "Waiting for Confirmation"), ("kept", "Kept by an Administrator")],
+        "Entra ID Archive",
+        copy=False,
+        readonly=True,
+        help="Waiting for Confirmation: the user was removed or disabled in Entra ID together with "
+        "too many others for the import to archive the contact on its own; an administrator "
+        "confirms or keeps it on the directory. Kept: the administrator chose to keep it. Both "
+        "end when the user is back in Entra ID.",
     )
     microsoft_contacts_link_ids = fields.One2many(
         "microsoft.contacts.link", "partner_id", "Outlook Links", readonly=True
@@ -110,7 +121,7 @@ class ResPartner(models.Model):
             self.env._(
                 "Only the Microsoft Entra ID directory import can link a contact to an Entra ID "
                 "user, change that link or its archive state (Entra ID User, Entra ID Directory, "
-                "Archived by the Entra ID Import)."
+                "Archived by the Entra ID Import, Entra ID Archive)."
             )
         )
 

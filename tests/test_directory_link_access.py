@@ -48,10 +48,12 @@ class TestDirectoryLinkAccess(DirectoryCase):
         attempts = [
             (typed, {"microsoft_entra_user_id": self.alex["id"]}),
             (typed, {"microsoft_entra_directory_id": self.directory.id}),
+            (typed, {"microsoft_entra_archive_decision": "kept"}),
             (imported, {"microsoft_entra_user_id": False}),
             (imported, {"microsoft_entra_user_id": self.alex["id"]}),
             (imported, {"microsoft_entra_directory_id": False}),
             (imported, {"active": False, "microsoft_entra_archived": True}),
+            (imported, {"microsoft_entra_archive_decision": "pending"}),
             (typed | imported, {"microsoft_entra_directory_id": self.directory.id}),
         ]
         for partners, values in attempts:
@@ -106,6 +108,7 @@ class TestDirectoryLinkAccess(DirectoryCase):
             "microsoft_entra_user_id",
             "microsoft_entra_directory_id",
             "microsoft_entra_archived",
+            "microsoft_entra_archive_decision",
         ):
             self.assertFalse(typed[name], name)
             self.assertFalse(duplicate[name], name)
