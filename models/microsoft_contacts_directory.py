@@ -109,6 +109,13 @@ class MicrosoftContactsDirectory(models.Model):
         string="Last Import Status",
     )
     partner_count = fields.Integer(compute="_compute_partner_count", string="Contacts")
+    archive_pending_count = fields.Integer(
+        compute="_compute_archive_pending_count",
+        string="Waiting to Be Archived",
+        help="Contacts whose users were removed or disabled in Entra ID together with too many "
+        "others for the import to archive them on its own: they wait for Confirm Archive or "
+        "Keep Them.",
+    )
 
     @api.depends("run_ids")
     def _compute_last_run_id(self):
@@ -134,6 +141,24 @@ class MicrosoftContactsDirectory(models.Model):
         )
         for directory in self:
             directory.partner_count = counts.get(directory, 0)
+
+    def _compute_archive_pending_count(self):
+        # As the system: the number Confirm Archive acts on, whatever companies the viewer has.
+        counts = dict(
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            ._read_group(
+                [
+                    ("microsoft_entra_directory_id", "in", self.ids),
+                    ("microsoft_entra_archive_decision", "=", "pending"),
+                ],
+                ["microsoft_entra_directory_id"],
+                ["__count"],
+            )
+        )
+        for directory in self:
+            directory.archive_pending_count = counts.get(directory, 0)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -255,6 +280,28 @@ class MicrosoftContactsDirectory(models.Model):
             "context": {"active_test": False},
         }
 
+    def action_open_archive_pending(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Waiting to Be Archived: %s", self.name),
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "domain": [
+                ("microsoft_entra_directory_id", "=", self.id),
+                ("microsoft_entra_archive_decision", "=", "pending"),
+            ],
+            "context": {"active_test": False},
+        }
+
+    def action_confirm_archive(self):
+        """Archive the contacts the mass-archive guard held back: a person checked Entra ID."""
+        return self._decide_archive_pending(archive=True)
+
+    def action_keep_archive_pending(self):
+        """Keep them: later imports leave them active until their users come back and go again."""
+        return self._decide_archive_pending(archive=False)
+
     def action_open_reauthorise(self):
         self.ensure_one()
         return {
@@ -369,13 +416,23 @@ class MicrosoftContactsDirectory(models.Model):
             line["run_id"] = run.id
         self.env["microsoft.contacts.sync.run.line"].create(lines)
         self.delta_link = changes.delta_link
+        pending = len(self._archive_pending_partners())
         run.write(
             {
                 "state": "done",
                 "full_sync": changes.full,
+                # Every run tells while contacts wait, not only the one that held them back.
+                "message": self._archive_pending_message(pending) if pending else False,
                 "finished_at": fields.Datetime.now(),
                 **{f"count_{key}": value for key, value in counts.items()},
             }
+        )
+
+    def _archive_pending_message(self, count):
+        return self.env._(
+            "%s contacts are waiting for a confirmation to be archived: Confirm Archive or Keep "
+            "Them on the directory.",
+            count,
         )
 
     def _exclusion_reason(self, user, members):
@@ -456,6 +513,9 @@ class MicrosoftContactsDirectory(models.Model):
             if not partner.active and partner.microsoft_entra_archived:
                 # Archived by an import, back in scope; an archive by a person stays.
                 values.update(active=True, microsoft_entra_archived=False)
+            if partner.microsoft_entra_archive_decision:
+                # Back in Entra ID: no longer waiting for, or kept by, a decision to archive.
+                values["microsoft_entra_archive_decision"] = False
             if not values:
                 counts["unchanged"] += 1
                 lines.append({**line, "action": "unchanged"})
@@ -515,6 +575,12 @@ class MicrosoftContactsDirectory(models.Model):
                 lines.append({**line, "partner_id": partner.id, "action": "created"})
 
     def _apply_gone(self, gone, counts, lines):
+        """Archive or keep the contacts of users removed from the import, as the policy says.
+
+        Too many archives at once (MASS_ARCHIVE_*) are held back instead: the contacts wait,
+        marked pending, for an administrator's Confirm Archive or Keep Them on the directory,
+        since the users will not be reported gone again once the delta link moves on.
+        """
         if not gone:
             return
         partners = (
@@ -529,42 +595,148 @@ class MicrosoftContactsDirectory(models.Model):
         )
         archive = self.removed_policy == "archive"
         held_back = ""
-        to_archive = partners.browse()
+        held = to_archive = partners.browse()
         if archive:
-            # An employee's own partner stays: Odoo refuses to archive a user's partner.
-            to_archive = partners.filtered(lambda p: p.active and not p.user_ids)
+            # An employee's own partner stays: Odoo refuses to archive a user's partner. So do
+            # the contacts waiting for, or kept by, an administrator's decision.
+            to_archive = partners.filtered(
+                lambda p: p.active and not p.user_ids and not p.microsoft_entra_archive_decision
+            )
             linked = len(self._linked_partners())
             if len(to_archive) >= MASS_ARCHIVE_MINIMUM and (
                 len(to_archive) > MASS_ARCHIVE_SHARE * linked
             ):
                 held_back = self.env._(
                     "held back: this import would archive %(count)s of %(total)s contacts; "
-                    "check Entra ID, then archive them from this log",
+                    "waiting for an administrator to check Entra ID, then Confirm Archive or "
+                    "Keep Them on the directory",
                     count=len(to_archive),
                     total=linked,
                 )
-                to_archive = partners.browse()
+                held, to_archive = to_archive, partners.browse()
+                held.write({"microsoft_entra_archive_decision": "pending"})
             to_archive.write({"active": False, "microsoft_entra_archived": True})
         counts["archived"] += len(to_archive)
+        kept_reasons = {
+            "pending": self.env._(
+                "kept: waiting for an administrator to Confirm Archive or Keep Them on the "
+                "directory"
+            ),
+            "kept": self.env._("kept: an administrator chose to keep it"),
+        }
         for partner in partners:
             if archive and not partner.active and partner not in to_archive:
                 continue  # archived already: nothing happened this time
             reason = gone[partner.microsoft_entra_user_id]
             if archive and partner not in to_archive:
-                reason = f"{reason}; " + (
-                    held_back or self.env._("kept: it is the contact of an Odoo user")
-                )
+                if partner in held:
+                    kept = held_back
+                elif partner.microsoft_entra_archive_decision:
+                    kept = kept_reasons[partner.microsoft_entra_archive_decision]
+                else:
+                    kept = self.env._("kept: it is the contact of an Odoo user")
+                reason = f"{reason}; {kept}"
             lines.append(
+                self._partner_line(partner, "archived" if partner in to_archive else "kept", reason)
+            )
+
+    @api.model
+    def _partner_line(self, partner, action, reason):
+        return {
+            "external_id": partner.microsoft_entra_user_id,
+            "email": partner.email,
+            "name": partner.name,
+            "partner_id": partner.id,
+            "record_type": "existing",
+            "action": action,
+            "reason": reason,
+        }
+
+    def _archive_pending_partners(self):
+        """The contacts held back by the mass-archive guard, as the system (it archives them)."""
+        self.ensure_one()
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("microsoft_entra_directory_id", "=", self.id),
+                    ("microsoft_entra_archive_decision", "=", "pending"),
+                ]
+            )
+        )
+
+    def _decide_archive_pending(self, archive):
+        """Archive (or keep) the contacts waiting for a confirmation, logged as a run of its own."""
+        self.ensure_one()
+        self.check_access("write")
+        partners = self._archive_pending_partners()
+        if not partners:
+            raise UserError(
+                self.env._(
+                    "No contact of %s is waiting for a confirmation to be archived.", self.name
+                )
+            )
+        run = (
+            self.env["microsoft.contacts.sync.run"]
+            .sudo()
+            .create({"source": "directory", "directory_id": self.id, "user_id": self.env.uid})
+        )
+        to_archive = partners.browse()
+        if archive:
+            to_archive = partners.filtered(lambda p: p.active and not p.user_ids)
+            to_archive.write(
                 {
-                    "external_id": partner.microsoft_entra_user_id,
-                    "email": partner.email,
-                    "name": partner.name,
-                    "partner_id": partner.id,
-                    "record_type": "existing",
-                    "action": "archived" if partner in to_archive else "kept",
-                    "reason": reason,
+                    "active": False,
+                    "microsoft_entra_archived": True,
+                    "microsoft_entra_archive_decision": False,
                 }
             )
+        (partners - to_archive).write(
+            {"microsoft_entra_archive_decision": False if archive else "kept"}
+        )
+        user = self.env.user.name
+        lines = []
+        for partner in partners:
+            if partner in to_archive:
+                line = self._partner_line(
+                    partner, "archived", self.env._("archive confirmed by %s", user)
+                )
+            elif not archive:
+                line = self._partner_line(partner, "kept", self.env._("kept by %s", user))
+            elif not partner.active:
+                line = self._partner_line(partner, "kept", self.env._("kept: archived already"))
+            else:
+                line = self._partner_line(
+                    partner, "kept", self.env._("kept: it is the contact of an Odoo user")
+                )
+            lines.append({**line, "run_id": run.id})
+        self.env["microsoft.contacts.sync.run.line"].sudo().create(lines)
+        if archive:
+            message = self.env._(
+                "Archive confirmed by %(user)s: %(count)s contacts archived.",
+                user=user,
+                count=len(to_archive),
+            )
+        else:
+            message = self.env._(
+                "Archive dismissed by %(user)s: %(count)s contacts kept; later imports leave "
+                "them active until their users are back in Entra ID.",
+                user=user,
+                count=len(partners),
+            )
+        run.write(
+            {
+                "state": "done",
+                "finished_at": fields.Datetime.now(),
+                "count_archived": len(to_archive),
+                "message": message,
+            }
+        )
+        action = self._notify("success", message)
+        action["params"]["next"] = run._get_form_action()
+        return action
 
     # -- field and country knowledge for sync/directory.py --------------------------------
 

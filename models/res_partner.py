@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 # Computed together from the links and the current user's exclusions.
 STATUS_FIELDS = [
@@ -9,6 +9,15 @@ STATUS_FIELDS = [
     "microsoft_contacts_other_users",
     "microsoft_contacts_other_count",
 ]
+
+# A contact's link to an Entra ID user: which contact the directory import updates, archives
+# and brings back. Set and changed by the import only, which runs as the system.
+ENTRA_LINK_FIELDS = (
+    "microsoft_entra_user_id",
+    "microsoft_entra_directory_id",
+    "microsoft_entra_archived",
+    "microsoft_entra_archive_decision",
+)
 
 
 class ResPartner(models.Model):
@@ -31,6 +40,16 @@ class ResPartner(models.Model):
         readonly=True,
         help="Set when the directory import archived this contact; only such contacts come "
         "back when their user is enabled again.",
+    )
+    microsoft_entra_archive_decision = fields.Selection(
+        [("pending", "Waiting for Confirmation"), ("kept", "Kept by an Administrator")],
+        "Entra ID Archive",
+        copy=False,
+        readonly=True,
+        help="Waiting for Confirmation: the user was removed or disabled in Entra ID together with "
+        "too many others for the import to archive the contact on its own; an administrator "
+        "confirms or keeps it on the directory. Kept: the administrator chose to keep it. Both "
+        "end when the user is back in Entra ID.",
     )
     microsoft_contacts_link_ids = fields.One2many(
         "microsoft.contacts.link", "partner_id", "Outlook Links", readonly=True
@@ -69,6 +88,42 @@ class ResPartner(models.Model):
         compute="_compute_microsoft_contacts_status",
         groups="base.group_user",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        if not self.env.su and any(
+            partner[name] for partner in partners for name in ENTRA_LINK_FIELDS
+        ):
+            # Checked on the result: values, context defaults and copy() all end here.
+            raise partners._microsoft_entra_link_error()
+        return partners
+
+    def write(self, vals):
+        if not self.env.su and self._microsoft_entra_link_changes(vals):
+            raise self._microsoft_entra_link_error()
+        return super().write(vals)
+
+    def _microsoft_entra_link_changes(self, vals):
+        """The link fields `vals` would change on any of these contacts (a same value is none)."""
+        changed = []
+        for name in ENTRA_LINK_FIELDS:
+            if name not in vals:
+                continue
+            field = self._fields[name]
+            new = field.convert_to_cache(vals[name] or False, self)
+            if any(field.convert_to_cache(partner[name], partner) != new for partner in self):
+                changed.append(name)
+        return changed
+
+    def _microsoft_entra_link_error(self):
+        return AccessError(
+            self.env._(
+                "Only the Microsoft Entra ID directory import can link a contact to an Entra ID "
+                "user, change that link or its archive state (Entra ID User, Entra ID Directory, "
+                "Archived by the Entra ID Import, Entra ID Archive)."
+            )
+        )
 
     @api.depends(
         "microsoft_contacts_link_ids.detached",

@@ -5,6 +5,8 @@ from . import test_calendar_coexistence
 from . import test_connect_flow
 from . import test_contacts_views
 from . import test_directory_import
+from . import test_directory_link_access
+from . import test_directory_mass_archive
 from . import test_install
 from . import test_js_units
 from . import test_settings

@@ -228,3 +228,39 @@ class OutlookSyncCase(TransactionCase):
         run = (account or self.account)._sync_outlook()
         self.assertTrue(run, "the account was not locked by anyone else")
         return run
+
+
+class DirectoryCase(TransactionCase):
+    """An Entra ID directory read from the simulator's tenant with the app's own identity."""
+
+    client_id = "directory-app"
+    client_secret = "directory-secret"
+    tenant = "contoso.test"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.from_environment()
+        point_at_simulator(cls.env, cls.simulator, cls.client_id, cls.client_secret)
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.simulator.register_app(self.client_id, self.client_secret)
+
+    def _directory(self, **values):
+        return self.env["microsoft.contacts.directory"].create(
+            {"name": "Contoso", "tenant_id": self.tenant, **values}
+        )
+
+    def _import(self, directory):
+        run = directory._run_import()
+        self.assertEqual(run.state, "done", run.message)
+        return run
+
+    def _partner(self, user):
+        return (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("microsoft_entra_user_id", "=", user["id"])])
+        )
