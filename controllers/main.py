@@ -141,7 +141,11 @@ class MicrosoftContactsAuth(MicrosoftAuth):
             return self._back_to_account(
                 account, request.env._("Microsoft sign-in failed: %s", error)
             )
-        account._save_sign_in(sign_in)
+        try:
+            account._save_sign_in(sign_in)
+        except UserError as error:  # another mailbox, or one synced by another user
+            _logger.info("Outlook contacts sign-in refused for user %s: %s", request.env.uid, error)
+            return self._back_to_account(account, str(error))
         _logger.info("Outlook contacts connected for user %s", request.env.uid)
         return request.redirect(
             _local_redirect(pending.get("redirect")) or self._account_url(account), local=True

@@ -21,3 +21,4 @@ from . import test_partner_outlook_status
 from . import test_sync_entry_point
 from . import test_sync_preview
 from . import test_import_default_folder
+from . import test_sync_trust

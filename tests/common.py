@@ -165,6 +165,12 @@ class OutlookMailbox:
     def edit(self, contact_id, **values):
         return self.simulator._call("PATCH", f"users/{self.user_id}/contacts/{contact_id}", values)
 
+    def corrupt(self, contact_id, **values):
+        """Serve these values as they are (wrong types included): a fault Graph may send."""
+        return self.simulator._call(
+            "PATCH", f"users/{self.user_id}/contacts/{contact_id}/corrupt", values
+        )
+
     def delete(self, contact_id):
         return self.simulator._call("DELETE", f"users/{self.user_id}/contacts/{contact_id}")
 
@@ -182,6 +188,19 @@ class OutlookMailbox:
         )
 
 
+FOLDER = "Odoo Contacts"
+
+
+def person(given, surname, email, **extra):
+    """An Outlook contact as a user types it."""
+    return {
+        "givenName": given,
+        "surname": surname,
+        "emailAddresses": [{"address": email}],
+        **extra,
+    }
+
+
 def first_email(item):
     """The first address of a Graph contact, lowercased ("" when none)."""
     addresses = item.get("emailAddresses") or []
@@ -195,6 +214,7 @@ class OutlookSyncCase(TransactionCase):
     client_secret = "odoo-contacts-secret"
     redirect_uri = "http://localhost:8069/microsoft_account/authentication"
     account_login = "outlook_sync_user"
+    account_groups = CONTACTS_USER_GROUPS
     mailbox_upn = "megan@contoso.test"
     mailbox_name = "Megan Bowen"
 
@@ -206,7 +226,12 @@ class OutlookSyncCase(TransactionCase):
         cls.env["ir.config_parameter"].sudo().set_param(
             "microsoft_contacts_tenant_id", "organizations"
         )
-        cls.account_user = new_contacts_user(cls.env, cls.account_login)
+        cls.account_user = new_test_user(
+            cls.env,
+            login=cls.account_login,
+            name=cls.account_login.replace("_", " ").title(),
+            groups=cls.account_groups,
+        )
         cls.Partner = cls.env["res.partner"]
 
     def setUp(self):
@@ -228,6 +253,33 @@ class OutlookSyncCase(TransactionCase):
         run = (account or self.account)._sync_outlook()
         self.assertTrue(run, "the account was not locked by anyone else")
         return run
+
+    def _synced(self, account=None):
+        run = self._sync(account)
+        self.assertEqual(run.state, "done", run.message)
+        return run
+
+    def _items(self, email, mailbox=None):
+        """The synced folder's contacts whose first email is `email`."""
+        mailbox = mailbox or self.mailbox
+        folder = mailbox.folder(FOLDER)
+        if not folder:
+            return []
+        return [i for i in mailbox.contacts(folder["id"]) if first_email(i) == email.lower()]
+
+    def _partners(self, email):
+        return self.Partner.with_context(active_test=False).search([("email", "=ilike", email)])
+
+    def _link(self, partner, account=None):
+        return self.env["microsoft.contacts.link"].search(
+            [("account_id", "=", (account or self.account).id), ("partner_id", "=", partner.id)]
+        )
+
+    def _seed(self, contacts, mailbox=None):
+        """Type these contacts into the synced folder (created when missing)."""
+        mailbox = mailbox or self.mailbox
+        folder = mailbox.folder(FOLDER) or mailbox.create_folder(FOLDER)
+        return mailbox.seed(contacts, folder_id=folder["id"])
 
 
 class DirectoryCase(TransactionCase):

@@ -277,3 +277,23 @@ class TestImportDefaultFolder(OutlookSyncCase):
         )
         self.assertEqual(before["partners"] - after["partners"], set())
         self.assertEqual(after["queries"], before["queries"])
+
+    def test_the_import_follows_the_conflict_policy_and_the_users_exclusions(self):
+        self._world()
+        self._synced()
+        # Both sides change Anna's job title; Odoo wins (the account's policy).
+        self.assertEqual(self.account.conflict_policy, "odoo")
+        self.anna.function = "Chair"
+        self.mailbox.edit(self.anna_item["id"], jobTitle="Founder")
+        run = self._synced()
+        self.assertEqual(self.anna.function, "Chair")
+        conflict = run.line_ids.filtered(lambda line: line.action == "conflict")
+        self.assertEqual(conflict.partner_id, self.anna)
+        # Carl, left out by the user, is no longer changed by the import either.
+        carl = self._partners("carl@example.com")
+        carl.with_user(self.account_user).action_microsoft_contacts_stop_sync()
+        self.mailbox.edit(self.carl_item["id"], jobTitle="Overwritten?")
+        run = self._synced()
+        self.assertFalse(carl.function)
+        self.assertFalse(run.line_ids.filtered(lambda line: line.partner_id == carl))
+        self.assertEqual(len(self._partners("carl@example.com")), 1, "and not created again")

@@ -10,55 +10,19 @@ from odoo.tests import new_test_user, tagged
 from odoo.addons.microsoft_contacts.graph.client import GraphClient
 
 from .common import (
+    FOLDER,
     OutlookMailbox,
     OutlookSyncCase,
     first_email,
     new_contacts_user,
+    person,
     sign_in_account,
 )
-
-FOLDER = "Odoo Contacts"
-
-
-def _person(given, surname, email, **extra):
-    return {
-        "givenName": given,
-        "surname": surname,
-        "emailAddresses": [{"address": email}],
-        **extra,
-    }
 
 
 @tagged("post_install", "-at_install")
 class TestOutlookSyncPolicies(OutlookSyncCase):
     account_login = "olivia_policies"
-
-    # -- helpers ------------------------------------------------------------------------
-
-    def _synced(self, account=None):
-        run = self._sync(account)
-        self.assertEqual(run.state, "done", run.message)
-        return run
-
-    def _items(self, email, mailbox=None):
-        mailbox = mailbox or self.mailbox
-        folder = mailbox.folder(FOLDER)
-        if not folder:
-            return []
-        return [i for i in mailbox.contacts(folder["id"]) if first_email(i) == email.lower()]
-
-    def _partners(self, email):
-        return self.Partner.with_context(active_test=False).search([("email", "=ilike", email)])
-
-    def _link(self, partner, account=None):
-        return self.env["microsoft.contacts.link"].search(
-            [("account_id", "=", (account or self.account).id), ("partner_id", "=", partner.id)]
-        )
-
-    def _seed(self, contacts, mailbox=None):
-        mailbox = mailbox or self.mailbox
-        folder = mailbox.folder(FOLDER) or mailbox.create_folder(FOLDER)
-        return mailbox.seed(contacts, folder_id=folder["id"])
 
     def _pair(self):
         """Anna linked: created in Odoo, pushed to Outlook by a first run."""
@@ -149,9 +113,9 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         self.assertEqual(account_b.state, "connected")
 
         # The same person in both Outlooks, not yet in Odoo.
-        (item_a,) = self._seed([_person("Sam", "Shared", "sam.shared@example.com")])
+        (item_a,) = self._seed([person("Sam", "Shared", "sam.shared@example.com")])
         (item_b,) = self._seed(
-            [_person("Sam", "Shared", "SAM.shared@example.com")], mailbox=mailbox_b
+            [person("Sam", "Shared", "SAM.shared@example.com")], mailbox=mailbox_b
         )
         self._synced()
         self._synced(account_b)
@@ -205,15 +169,15 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
     def test_bad_outlook_records_are_clear_lines_and_the_rest_syncs(self):
         self._seed(
             [
-                _person("Good", "One", "good.one@example.com"),
-                _person("Bad", "Email", "bad..email@@example"),
-                _person(
+                person("Good", "One", "good.one@example.com"),
+                person("Bad", "Email", "bad..email@@example"),
+                person(
                     "Far",
                     "Away",
                     "far.away@example.com",
                     businessAddress={"city": "Atlantis", "countryOrRegion": "Narnia"},
                 ),
-                _person(
+                person(
                     "Html",
                     "Notes",
                     "html.notes@example.com",
@@ -264,10 +228,10 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         Graph), so they are put into the delta answer the adapter reads."""
         self._seed(
             [
-                _person("Good", "Two", "good.two@example.com"),
-                _person("Four", "Emails", "four.emails@example.com"),
-                _person("Wrong", "Types", "wrong.types@example.com"),
-                _person("Number", "Title", "number.title@example.com"),
+                person("Good", "Two", "good.two@example.com"),
+                person("Four", "Emails", "four.emails@example.com"),
+                person("Wrong", "Types", "wrong.types@example.com"),
+                person("Number", "Title", "number.title@example.com"),
             ]
         )
         original = GraphClient.delta
@@ -315,21 +279,21 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         doctor = self.env["res.partner.title"].create({"name": "Dr. Outlook"})
         self._seed(
             [
-                _person(
+                person(
                     "Tia",
                     "One",
                     "tia.one@example.com",
                     title="dr. outlook",
                     categories=["vip", "Fresh Tag"],
                 ),
-                _person(
+                person(
                     "Tia",
                     "Two",
                     "tia.two@example.com",
                     title="Sir Outlook",
                     categories=["VIP", "fresh tag", "AxB"],
                 ),
-                _person("Tia", "Three", "tia.three@example.com", title="sir outlook"),
+                person("Tia", "Three", "tia.three@example.com", title="sir outlook"),
             ]
         )
         self._synced()
@@ -484,10 +448,10 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         Company.create({"name": "Tailspin Toys Europe", "is_company": True})
         self._seed(
             [
-                _person("Exact", "Name", "exact.name@example.com", companyName="fabrikam"),
-                _person("Sub", "String", "sub.string@example.com", companyName="Northwind"),
-                _person("Two", "Matches", "two.matches@example.com", companyName="Tailspin"),
-                _person("Brand", "New", "brand.new@example.com", companyName="Woodgrove Bank"),
+                person("Exact", "Name", "exact.name@example.com", companyName="fabrikam"),
+                person("Sub", "String", "sub.string@example.com", companyName="Northwind"),
+                person("Two", "Matches", "two.matches@example.com", companyName="Tailspin"),
+                person("Brand", "New", "brand.new@example.com", companyName="Woodgrove Bank"),
             ]
         )
         self._synced()
@@ -534,29 +498,29 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
         same = address("1 Company Way", "Brussels", "1000", "Belgium")
         self._seed(
             [
-                _person(
+                person(
                     "Own",
                     "Address",
                     "own.address@example.com",
                     companyName="Fabrikam Offices",
                     businessAddress=paris,
                 ),
-                _person("No", "Address", "no.address@example.com", companyName="Fabrikam Offices"),
-                _person(
+                person("No", "Address", "no.address@example.com", companyName="Fabrikam Offices"),
+                person(
                     "Same",
                     "Address",
                     "same.address@example.com",
                     companyName="Fabrikam Offices",
                     businessAddress=same,
                 ),
-                _person(
+                person(
                     "First",
                     "Newco",
                     "first.newco@example.com",
                     companyName="Newco Partners",
                     businessAddress=same,
                 ),
-                _person(
+                person(
                     "Second",
                     "Newco",
                     "second.newco@example.com",
@@ -588,7 +552,7 @@ class TestOutlookSyncPolicies(OutlookSyncCase):
 
     def test_company_linking_keep_text(self):
         self.assertEqual(self.account.company_linking, "text", "the default")
-        self._seed([_person("Text", "Only", "text.only@example.com", companyName="Nowhere Ltd")])
+        self._seed([person("Text", "Only", "text.only@example.com", companyName="Nowhere Ltd")])
         self._synced()
         partner = self._partners("text.only@example.com")
         self.assertFalse(partner.parent_id)

@@ -117,6 +117,11 @@ def _edit(sim, req, body, uid, cid):
     return sim.edit_contact(uid, cid, **(body or {}))
 
 
+@route("PATCH", "/users/([^/]+)/contacts/([^/]+)/corrupt")
+def _corrupt(sim, req, body, uid, cid):
+    return sim.corrupt_contact(uid, cid, **(body or {}))
+
+
 @route("DELETE", "/users/([^/]+)/contacts/([^/]+)")
 def _delete_contact(sim, req, body, uid, cid):
     sim.delete_contact(uid, cid)

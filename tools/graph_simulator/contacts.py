@@ -178,7 +178,7 @@ def _display_name(c):
     return " ".join(p for p in (c.get("givenName"), c.get("middleName"), c.get("surname")) if p)
 
 
-def _touch(sim, mb, c):
+def touch(sim, mb, c):
     mb["seq"] += 1
     c["_seq"] = mb["seq"]
     c["changeKey"] = sim.change_key()
@@ -210,7 +210,7 @@ def create_contact(sim, mb, fid, body):
     c["parentFolderId"] = fid
     c["_folder"] = fid
     _apply(c, fields, ext, creating=True)
-    _touch(sim, mb, c)
+    touch(sim, mb, c)
     mb["contacts"][c["id"]] = c
     return c
 
@@ -218,7 +218,7 @@ def create_contact(sim, mb, fid, body):
 def update_contact(sim, mb, c, body):
     fields, ext = validate(body, partial=True)
     _apply(c, fields, ext, creating=False)
-    _touch(sim, mb, c)
+    touch(sim, mb, c)
     return c
 
 

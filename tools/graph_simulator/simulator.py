@@ -517,6 +517,18 @@ class GraphSimulator:
                 raise ValueError(exc.message) from exc
             return contact_model.render(c, expand=True)
 
+    def corrupt_contact(self, user_id, contact_id, **fields):
+        """Store values as given, unchecked, as a contact Graph serves with wrong-typed or
+        malformed properties (a fault to inject: Outlook itself never accepts them)."""
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            if contact_id not in mb["contacts"]:
+                raise KeyError(f"no contact {contact_id!r}")
+            c = mb["contacts"][contact_id]
+            c.update(fields)
+            contact_model.touch(self, mb, c)
+            return contact_model.render(c, expand=True)
+
     def delete_contact(self, user_id, contact_id):
         with self._lock:
             _, mb = self._mb_for(user_id)

@@ -135,3 +135,32 @@ def test_cli(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_corrupt_serves_wrong_typed_properties_through_graph_and_delta(graph_sim):
+    adm = f"{graph_sim.base_url}/_sim"
+    uid = requests.post(f"{adm}/users", json={"upn": "bo@contoso.example.com"}, timeout=10).json()[
+        "id"
+    ]
+    (made,) = requests.post(
+        f"{adm}/users/{uid}/contacts", json=[{"givenName": "Bo"}], timeout=10
+    ).json()
+    # Refused as an edit (Outlook validates), stored as a fault.
+    refused = requests.patch(
+        f"{adm}/users/{uid}/contacts/{made['id']}", json={"emailAddresses": {"x": 1}}, timeout=10
+    )
+    assert refused.status_code == 400
+    corrupt = requests.patch(
+        f"{adm}/users/{uid}/contacts/{made['id']}/corrupt",
+        json={"emailAddresses": {"address": "not-a-list@example.com"}, "displayName": 7},
+        timeout=10,
+    ).json()
+    assert corrupt["changeKey"] != made["changeKey"]
+    token = requests.post(f"{adm}/users/{uid}/token", json={}, timeout=10).json()["access_token"]
+    served = requests.get(
+        f"{graph_sim.base_url}/v1.0/me/contacts/{made['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()
+    assert served["emailAddresses"] == {"address": "not-a-list@example.com"}
+    assert served["displayName"] == 7
