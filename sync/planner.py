@@ -255,6 +255,11 @@ class _Planner:
         self.actions.append(action)
         return action
 
+    def _skip(self, group: str, code: str, message: str, **ids) -> None:
+        """Leave a record alone, with a warning that says why."""
+        problem = Problem(code, message, severity=P.WARNING)
+        self._add(SKIP, NO_DIRECTION, group, **ids, problems=(problem,), reason=message)
+
     # --- linked pairs ------------------------------------------------------------------------
 
     def plan(self) -> Plan:
@@ -598,15 +603,7 @@ class _Planner:
             parsed = items[oid]
             group = f"outlook:{oid}"
             if oid in found.duplicates:
-                problem = Problem(P.DUPLICATE_ITEM, found.duplicates[oid], severity=P.WARNING)
-                self._add(
-                    SKIP,
-                    NO_DIRECTION,
-                    group,
-                    outlook_id=oid,
-                    problems=(problem,),
-                    reason=problem.message,
-                )
+                self._skip(group, P.DUPLICATE_ITEM, found.duplicates[oid], outlook_id=oid)
                 continue
             self._create_in_odoo(parsed, group, found.unmatched_items.get(oid, ""))
         for pid in sorted(unlinked_partners - matched_partners):
@@ -636,19 +633,8 @@ class _Planner:
             return
         if oid in self.found.email_in_odoo:
             # A second Odoo contact with that email would be a duplicate.
-            problem = Problem(
-                P.AMBIGUOUS_MATCH,
-                f"Not synced: {self.found.email_in_odoo[oid]}.",
-                severity=P.WARNING,
-            )
-            self._add(
-                SKIP,
-                NO_DIRECTION,
-                group,
-                outlook_id=oid,
-                problems=(problem,),
-                reason=problem.message,
-            )
+            message = f"Not synced: {self.found.email_in_odoo[oid]}."
+            self._skip(group, P.AMBIGUOUS_MATCH, message, outlook_id=oid)
             return
         if not self.odoo.may_create:
             self._add(
@@ -709,12 +695,8 @@ class _Planner:
         if pid in self.held_in_outlook and not again:
             return  # Outlook has it in another folder: a copy here would be a duplicate
         if pid in self.found.email_in_outlook and not again:
-            problem = Problem(
-                P.AMBIGUOUS_MATCH,
-                f"Not copied to Outlook: {self.found.email_in_outlook[pid]}.",
-                severity=P.WARNING,
-            )
-            self._add(SKIP, NO_DIRECTION, group, **ids, problems=(problem,), reason=problem.message)
+            message = f"Not copied to Outlook: {self.found.email_in_outlook[pid]}."
+            self._skip(group, P.AMBIGUOUS_MATCH, message, **ids)
             return
         contact = partner.contact
         payload = contact_to_graph(

@@ -6,6 +6,8 @@ trusts its test CA, as a corporate proxy CA would be trusted in production.
 """
 
 import os
+from contextlib import contextmanager
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -199,6 +201,22 @@ def person(given, surname, email, **extra):
         "emailAddresses": [{"address": email}],
         **extra,
     }
+
+
+@contextmanager
+def partner_creates_refused(registry, marker):
+    """res.partner.create fails for partners named with `marker`, as a broken record would."""
+    Partner = registry["res.partner"]
+    original = Partner.create
+
+    def create(records, vals_list):
+        listed = vals_list if isinstance(vals_list, list) else [vals_list]
+        if any(marker in (vals.get("name") or "") for vals in listed):
+            raise ValueError("refused by the test")
+        return original(records, vals_list)
+
+    with patch.object(Partner, "create", create):
+        yield
 
 
 def first_email(item):

@@ -1,13 +1,12 @@
 import json
 import re
-from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from odoo.addons.microsoft_contacts.sync.mapping import PARTNER_REF_PROPERTY_ID
 
-from .common import OutlookSyncCase, first_email, new_contacts_user
+from .common import OutlookSyncCase, first_email, new_contacts_user, partner_creates_refused
 
 FOLDER = "Odoo Contacts"
 
@@ -378,16 +377,7 @@ class TestOutlookSync(OutlookSyncCase):
             ],
             folder_id=folder["id"],
         )
-        Partner = self.registry["res.partner"]
-        original = Partner.create
-
-        def create(records, vals_list):
-            listed = vals_list if isinstance(vals_list, list) else [vals_list]
-            if any("Explode" in (vals.get("name") or "") for vals in listed):
-                raise ValueError("refused by the test")
-            return original(records, vals_list)
-
-        with patch.object(Partner, "create", create):
+        with partner_creates_refused(self.registry, "Explode"):
             run = self._sync()
         self.assertEqual(run.state, "done", run.message)
         failed = run.line_ids.filtered(lambda ln: ln.status == "failed")

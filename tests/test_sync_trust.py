@@ -2,8 +2,6 @@
 contacts. Every sync here is a non-administrator's: an internal user with Contacts rights
 (TestSyncTrust, TestTrustMultiCompany) or with read-only contacts (TestSyncReadOnlyUser)."""
 
-from unittest.mock import patch
-
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
@@ -11,6 +9,7 @@ from odoo.tests import new_test_user, tagged
 from .common import (
     OutlookSyncCase,
     new_contacts_user,
+    partner_creates_refused,
     person,
     sign_in_account,
 )
@@ -319,16 +318,7 @@ class TestSyncTrust(OutlookSyncCase):
     def test_a_record_that_keeps_failing_is_stuck_and_the_delta_moves_on(self):
         self._seed([person("Fine", "Fred", "fred@example.com")])
         (bad,) = self._seed([person("Explode", "Eve", "eve@example.com")])
-        Partner = self.registry["res.partner"]
-        original = Partner.create
-
-        def create(records, vals_list):
-            listed = vals_list if isinstance(vals_list, list) else [vals_list]
-            if any("Explode" in (vals.get("name") or "") for vals in listed):
-                raise ValueError("refused by the test")
-            return original(records, vals_list)
-
-        with patch.object(Partner, "create", create):
+        with partner_creates_refused(self.registry, "Explode"):
             for attempt in (1, 2):
                 run = self._synced()
                 self.assertEqual(self._line(run, status="failed").external_id, bad["id"])
