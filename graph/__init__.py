@@ -17,10 +17,12 @@ from .endpoints import (
     resolve_endpoints,
     validate_base_url,
 )
+from .contacts import ContactFolder, ContactWrite, FolderChanges, WriteResult
 from .errors import (
     AuthExpiredError,
     BadRequestError,
     ConflictError,
+    FolderGoneError,
     ForbiddenError,
     GraphError,
     MalformedResponseError,
@@ -43,8 +45,12 @@ __all__ = [
     "BatchOutcome",
     "BatchRequest",
     "ConflictError",
+    "ContactFolder",
+    "ContactWrite",
     "DeltaResult",
     "Endpoints",
+    "FolderChanges",
+    "FolderGoneError",
     "ForbiddenError",
     "GraphClient",
     "GraphError",
@@ -57,6 +63,7 @@ __all__ = [
     "ThrottledError",
     "TokenProvider",
     "TransportError",
+    "WriteResult",
     "app_scopes",
     "backoff_delay",
     "delegated_scopes",

@@ -63,6 +63,12 @@ class GraphError(Exception):
         return text
 
 
+class FolderGoneError(GraphError):
+    """The folder synced before vanished in Outlook: nothing may be read as deleted."""
+
+    summary = "The synced Outlook folder no longer exists"
+
+
 class AuthExpiredError(GraphError):
     summary = "The Microsoft connection has expired or was revoked; reconnect the account"
 

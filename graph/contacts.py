@@ -1,0 +1,197 @@
+"""One Outlook contacts folder of the signed-in mailbox: the contacts twin of directory.py.
+
+Everything the sync asks of Graph about contacts goes through `ContactFolder`: finding or
+creating the folder, the delta round (with the full read a lost sync state calls for),
+reading items by id with an extended property, and writes in `$batch` with their partial
+failures unpacked once. Nothing above graph/ builds a Graph URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from .client import BatchRequest, DeltaResult, GraphClient
+from .errors import AuthExpiredError, GraphError, NotFoundError, SyncStateLostError
+
+CREATE = "create"
+UPDATE = "update"
+DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class ContactWrite:
+    """One write: a new contact (`body`), a PATCH (`body`, optional `if_match` change key), or
+    a DELETE of `contact_id`."""
+
+    op: str
+    contact_id: str | None = None
+    body: Any = None
+    if_match: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What Outlook answered to one write. A DELETE of a contact already gone counts as done."""
+
+    ok: bool
+    contact_id: str | None = None  # the new contact's id for a create
+    change_key: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class FolderChanges:
+    """A delta round: `full` when it read the whole folder (first round, or a lost state)."""
+
+    items: list[dict]
+    removed: set[str]
+    ambiguous: set[str]
+    delta_link: str
+    full: bool
+
+
+def _folder_path(folder_id: str) -> str:
+    return f"/me/contactFolders/{quote(folder_id, safe='')}"
+
+
+def _contact_path(contact_id: str) -> str:
+    return f"/me/contacts/{quote(contact_id, safe='')}"
+
+
+class ContactFolder:
+    def __init__(self, client: GraphClient, folder_id: str) -> None:
+        self.client = client
+        self.id = folder_id
+
+    # -- finding the folder ---------------------------------------------------------------
+
+    @classmethod
+    def find(cls, client: GraphClient, name: str) -> ContactFolder | None:
+        """The folder of this display name (case ignored) under the default Contacts folder."""
+        wanted = name.strip().lower()
+        for folder in client.iter_pages("/me/contactFolders"):
+            if isinstance(folder, dict) and (folder.get("displayName") or "").lower() == wanted:
+                return cls(client, folder["id"])
+        return None
+
+    @classmethod
+    def create(cls, client: GraphClient, name: str) -> ContactFolder:
+        folder = client.post("/me/contactFolders", json={"displayName": name.strip()})
+        return cls(client, folder["id"])
+
+    @classmethod
+    def default(cls, client: GraphClient) -> ContactFolder | None:
+        """The mailbox's default Contacts folder: the parent of its contacts, or of its
+        folders; None while it holds neither (nothing to read there yet)."""
+        for path, params in (
+            ("/me/contacts", {"$top": 1, "$select": "parentFolderId"}),
+            ("/me/contactFolders", {"$top": 1}),
+        ):
+            page = client.get(path, params=params) or {}
+            values = page.get("value") if isinstance(page, dict) else None
+            if values and isinstance(values[0], dict) and values[0].get("parentFolderId"):
+                return cls(client, values[0]["parentFolderId"])
+        return None
+
+    def exists(self) -> bool:
+        try:
+            self.client.get(_folder_path(self.id))
+        except NotFoundError:
+            return False
+        return True
+
+    # -- reading --------------------------------------------------------------------------
+
+    def changes(self, delta_link: str | None = None) -> FolderChanges:
+        """The changes since `delta_link`, or the whole folder without one or when Graph lost
+        the sync state (410): then `full` is set and what is missing counts as removed."""
+        start = f"{_folder_path(self.id)}/contacts/delta"
+        full = not delta_link
+        try:
+            result: DeltaResult = self.client.delta(delta_link or start)
+        except SyncStateLostError:
+            full = True
+            result = self.client.delta(start)
+        return FolderChanges(
+            items=result.items,
+            removed=set(result.removed),
+            ambiguous=set(result.ambiguous),
+            delta_link=result.delta_link,
+            full=full,
+        )
+
+    def read(self, ids: Sequence[str], property_id: str) -> dict[str, dict | None | bool]:
+        """id -> the contact with the single-value extended property `property_id` (delta
+        cannot expand it), None when it is gone, False when it could not be read now."""
+        if not ids:
+            return {}
+        expand = f"singleValueExtendedProperties($filter=id eq '{property_id}')"
+        query = urlencode({"$expand": expand}, quote_via=quote)
+        requests_ = [
+            BatchRequest("GET", f"{_contact_path(oid)}?{query}", id=str(index))
+            for index, oid in enumerate(ids)
+        ]
+        outcomes, _error = self._batch(requests_)
+        found: dict[str, dict | None | bool] = dict.fromkeys(ids, False)
+        for index, outcome in outcomes.items():
+            if outcome.ok and isinstance(outcome.body, dict):
+                found[ids[index]] = outcome.body
+            elif outcome.status == 404:
+                found[ids[index]] = None
+        return found
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
+        """One result per write, in order. A failure of the whole call (but an expired
+        sign-in, which ends the sync) fails the writes Outlook did not answer, with its
+        reason; what Outlook did answer before it stays known."""
+        requests_ = [self._request(write, index) for index, write in enumerate(writes)]
+        outcomes, error = self._batch(requests_)
+        results = []
+        for index, write in enumerate(writes):
+            outcome = outcomes.get(index)
+            if outcome is None:
+                results.append(WriteResult(False, error=str(error or "no answer from Outlook")))
+                continue
+            gone_already = write.op == DELETE and outcome.status == 404
+            if not outcome.ok and not gone_already:
+                results.append(WriteResult(False, error=str(outcome.error)))
+                continue
+            body = outcome.body if isinstance(outcome.body, dict) else {}
+            change_key = body.get("changeKey")
+            results.append(
+                WriteResult(
+                    True,
+                    contact_id=body.get("id") if write.op == CREATE else write.contact_id,
+                    change_key=change_key if isinstance(change_key, str) else None,
+                )
+            )
+        return results
+
+    def _request(self, write: ContactWrite, index: int) -> BatchRequest:
+        if write.op == CREATE:
+            url = f"{_folder_path(self.id)}/contacts"
+            return BatchRequest("POST", url, body=dict(write.body), id=str(index))
+        url = _contact_path(write.contact_id)
+        if write.op == UPDATE:
+            headers = {"If-Match": f'W/"{write.if_match}"'} if write.if_match else None
+            return BatchRequest("PATCH", url, body=dict(write.body), headers=headers, id=str(index))
+        if write.op == DELETE:
+            return BatchRequest("DELETE", url, id=str(index))
+        raise ValueError(f"unknown contact write {write.op!r}")
+
+    def _batch(self, requests_: Iterable[BatchRequest]) -> tuple[dict[int, Any], GraphError | None]:
+        """Outcomes by request index, and the error that cut the call short, if any."""
+        try:
+            outcomes = self.client.batch(list(requests_))
+            error = None
+        except AuthExpiredError:
+            raise
+        except GraphError as exc:
+            outcomes = [o for o in (exc.batch_outcomes or []) if o is not None]
+            error = exc
+        return {int(outcome.request.id): outcome for outcome in outcomes}, error

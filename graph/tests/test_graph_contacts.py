@@ -1,0 +1,117 @@
+"""ContactFolder against the simulator over HTTPS: finding, delta, reads by id, batched writes."""
+
+import pytest
+
+from graph import (
+    AuthExpiredError,
+    ContactFolder,
+    ContactWrite,
+    GraphClient,
+)
+from graph.contacts import CREATE, DELETE, UPDATE
+
+PROPERTY = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name OdooPartnerRef"
+
+
+@pytest.fixture
+def mailbox(graph_sim):
+    user = graph_sim.add_user("carol@contoso.example.com")
+    token = graph_sim.issue_token(user["id"])
+    client = GraphClient(graph_sim.graph_endpoint, lambda force_refresh: token)
+    return graph_sim, user["id"], client
+
+
+def test_find_create_default_and_exists(mailbox):
+    sim, uid, client = mailbox
+    assert ContactFolder.find(client, "Odoo Contacts") is None
+    assert ContactFolder.default(client) is None, "an empty mailbox: nothing to read yet"
+    made = ContactFolder.create(client, "  Odoo Contacts ")
+    assert ContactFolder.find(client, "odoo contacts").id == made.id
+    assert made.exists()
+    default = ContactFolder.default(client)
+    assert default is not None and default.id != made.id
+    sim.delete_folder(uid, made.id)
+    assert not made.exists()
+
+
+def test_changes_then_delta_then_a_lost_state_reads_all(mailbox):
+    sim, uid, client = mailbox
+    folder = ContactFolder.create(client, "Odoo Contacts")
+    first, second = sim.seed_contacts(uid, [{"givenName": "A"}, {"givenName": "B"}], folder.id)
+    round_one = folder.changes()
+    assert round_one.full and {i["id"] for i in round_one.items} == {first["id"], second["id"]}
+
+    sim.edit_contact(uid, first["id"], surname="Changed")
+    sim.delete_contact(uid, second["id"])
+    round_two = folder.changes(round_one.delta_link)
+    assert not round_two.full
+    assert [i["id"] for i in round_two.items] == [first["id"]]
+    assert round_two.removed == {second["id"]}
+
+    sim.reset_sync_state(uid, folder.id)
+    round_three = folder.changes(round_two.delta_link)
+    assert round_three.full and [i["id"] for i in round_three.items] == [first["id"]]
+
+
+def test_read_by_id_with_the_property_gone_and_unknown(mailbox):
+    sim, uid, client = mailbox
+    folder = ContactFolder.create(client, "Odoo Contacts")
+    (result,) = folder.write(
+        [
+            ContactWrite(
+                CREATE,
+                body={
+                    "givenName": "Ref",
+                    "singleValueExtendedProperties": [{"id": PROPERTY, "value": "db:7"}],
+                },
+            )
+        ]
+    )
+    kept, gone = result.contact_id, sim.seed_contacts(uid, [{"givenName": "X"}], folder.id)[0]
+    sim.delete_contact(uid, gone["id"])
+    sim.inject_fault(path_regex="Unreadable", method="GET", status=500, count=10)
+    found = folder.read([kept, gone["id"], "Unreadable"], PROPERTY)
+    assert found[kept]["singleValueExtendedProperties"] == [{"id": PROPERTY, "value": "db:7"}]
+    assert found[gone["id"]] is None
+    assert found["Unreadable"] is False
+    assert folder.read([], PROPERTY) == {}
+
+
+def test_writes_report_each_outcome_in_order(mailbox):
+    sim, uid, client = mailbox
+    folder = ContactFolder.create(client, "Odoo Contacts")
+    one, two, three = sim.seed_contacts(
+        uid, [{"givenName": "One"}, {"givenName": "Two"}, {"givenName": "Three"}], folder.id
+    )
+    sim.delete_contact(uid, three["id"])
+    results = folder.write(
+        [
+            ContactWrite(CREATE, body={"givenName": "New"}),
+            ContactWrite(UPDATE, one["id"], {"jobTitle": "Buyer"}, if_match=one["changeKey"]),
+            ContactWrite(UPDATE, two["id"], {"jobTitle": "Late"}, if_match="stale-key"),
+            ContactWrite(DELETE, three["id"]),  # gone already: done
+            ContactWrite(UPDATE, "AAMk-no-such-id", {"jobTitle": "x"}),
+        ]
+    )
+    created, updated, stale, deleted, missing = results
+    assert created.ok and created.contact_id and created.change_key
+    assert sim.get_contact(uid, created.contact_id)["givenName"] == "New"
+    assert updated.ok and updated.contact_id == one["id"]
+    assert updated.change_key != one["changeKey"]
+    assert not stale.ok and "412" in stale.error
+    assert deleted.ok
+    assert not missing.ok and "404" in missing.error
+    with pytest.raises(ValueError):
+        folder.write([ContactWrite("rename", "x")])
+
+
+def test_a_failed_call_fails_the_unanswered_writes_and_an_expired_sign_in_ends_it(mailbox):
+    sim, uid, client = mailbox
+    folder = ContactFolder.create(client, "Odoo Contacts")
+    sim.inject_fault(path_regex=r"\$batch", method="POST", status=400, count=1)
+    (result,) = folder.write([ContactWrite(CREATE, body={"givenName": "Lost"})])
+    assert not result.ok and result.error
+    sim.expire_access_tokens(uid)
+    sim.revoke_refresh_tokens(uid)
+    with pytest.raises(AuthExpiredError):
+        folder.write([ContactWrite(CREATE, body={"givenName": "Never"})])
