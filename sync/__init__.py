@@ -1,9 +1,11 @@
 """Outlook <-> Odoo contact sync logic; pure Python, no Odoo import (see README.md)."""
 
-from .contact import MERGE_FIELDS, Contact, OutlookState, Snapshot
+from .contact import Contact, OutlookState, Snapshot
 from .mapping import (
+    FIELDS,
     MAX_BUSINESS_PHONES,
     MAX_EMAILS,
+    MERGE_FIELDS,
     ODOO_KEYS,
     PARTNER_REF_PROPERTY_ID,
     MappingContext,

@@ -9,27 +9,9 @@ from typing import Any
 
 from .normalize import email_key, phone_key, website_key
 
-# Merge units. "state" is the pair (state_code, state_name): one value for the merge.
-MERGE_FIELDS = (
-    "name",
-    "title",
-    "function",
-    "company_name",
-    "email",
-    "phone",
-    "mobile",
-    "street",
-    "street2",
-    "city",
-    "state",
-    "zip",
-    "country_code",
-    "website",
-    "notes",
-    "categories",
-)
-ADDRESS_FIELDS = ("street", "street2", "city", "state", "zip", "country_code")
 SNAPSHOT_VERSION = 1
+# The state is merged as one unit: the pair (state_code, state_name).
+STATE_PARTS = ("state_code", "state_name")
 
 
 def _dedupe_categories(values) -> tuple[str, ...]:
@@ -84,12 +66,19 @@ class Contact:
         value = self.get(name)
         return not any(value) if name == "state" else not value
 
-    def same_as(self, other: Contact, names=MERGE_FIELDS) -> bool:
-        return all(self.key(n) == other.key(n) for n in names)
+    @classmethod
+    def units(cls) -> tuple[str, ...]:
+        """Its merge units, in order: its fields, the state's two parts as one."""
+        names = [f.name for f in fields(cls)]
+        at = names.index(STATE_PARTS[0])
+        return (*names[:at], "state", *names[at + len(STATE_PARTS) :])
+
+    def same_as(self, other: Contact, names: tuple[str, ...] | None = None) -> bool:
+        return all(self.key(n) == other.key(n) for n in names or self.units())
 
     def fingerprint(self) -> str:
         """Stable hash of the compared forms: equal fingerprints mean nothing to sync."""
-        payload = json.dumps([[n, self.key(n)] for n in MERGE_FIELDS], ensure_ascii=False)
+        payload = json.dumps([[n, self.key(n)] for n in self.units()], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_snapshot(self) -> dict:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import problems as P
-from .contact import ADDRESS_FIELDS, MERGE_FIELDS, Contact, OutlookState
+from .contact import Contact, OutlookState
 from .normalize import (
     CountryLookup,
     CountryResolver,
@@ -33,21 +33,6 @@ from .problems import Problem
 PARTNER_REF_PROPERTY_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name OdooPartnerRef"
 
 MAX_EMAILS = 3
-# Text fields that travel as they are between the contact and the partner (name first).
-PLAIN_FIELDS = (
-    "name",
-    "title",
-    "function",
-    "company_name",
-    "email",
-    "phone",
-    "mobile",
-    "street",
-    "street2",
-    "city",
-    "zip",
-    "website",
-)
 MAX_BUSINESS_PHONES = 2
 NAME_MAX = 255
 TEXT_MAX = 255
@@ -56,53 +41,145 @@ WEBSITE_MAX = 2048
 NOTES_MAX = 32_768
 _LIMITS = {"email": EMAIL_MAX, "website": WEBSITE_MAX, "notes": NOTES_MAX}
 
-ODOO_KEYS = (
-    "name",
-    "title",
-    "function",
-    "company_name",
-    "email",
-    "phone",
-    "mobile",
-    "street",
-    "street2",
-    "city",
-    "state_name",
-    "state_code",
-    "country_code",
-    "zip",
-    "website",
-    "comment",
-    "category_names",
-)
 
-# Scalar Contact fields <-> Graph string properties (the rest need code).
-_GRAPH_STRINGS = {
-    "title": "title",
-    "function": "jobTitle",
-    "company_name": "companyName",
-    "mobile": "mobilePhone",
-    "website": "businessHomePage",
-    "notes": "personalNotes",
-}
-FIELD_LABELS = {
-    "name": "name",
-    "title": "title",
-    "function": "job title",
-    "company_name": "company",
-    "email": "email",
-    "phone": "phone",
-    "mobile": "mobile",
-    "street": "street",
-    "street2": "street 2",
-    "city": "city",
-    "state": "state",
-    "zip": "ZIP",
-    "country_code": "country",
-    "website": "website",
-    "notes": "notes",
-    "categories": "tags",
-}
+@dataclass(frozen=True)
+class MappedField:
+    """One field as it travels: merged as the unit `merge` (a Contact field, or "state"),
+    named `label` in the log and the preview, held by the res.partner `columns` the adapter
+    reads and handed to the planner under `odoo_keys`, held in Outlook by the Graph property
+    `graph`. `text`: plain text, kept as it is on both sides; `by_name`: the adapter writes
+    it as the record of that name (a title, a company). `graph_string`: the Graph property is
+    the value as it is. `address`: part of the business address."""
+
+    merge: str
+    label: str
+    columns: tuple[str, ...]
+    odoo_keys: tuple[str, ...]
+    graph: str
+    text: bool = False
+    by_name: bool = False
+    graph_string: bool = False
+    address: bool = False
+
+
+# The mapping, field by field: every list below derives from it.
+FIELDS = (
+    MappedField("name", "name", ("name",), ("name",), "displayName", text=True),
+    MappedField(
+        "title",
+        "title",
+        ("title",),
+        ("title",),
+        "title",
+        text=True,
+        by_name=True,
+        graph_string=True,
+    ),
+    MappedField(
+        "function",
+        "job title",
+        ("function",),
+        ("function",),
+        "jobTitle",
+        text=True,
+        graph_string=True,
+    ),
+    MappedField(
+        "company_name",
+        "company",
+        ("company_name", "parent_id"),
+        ("company_name",),
+        "companyName",
+        text=True,
+        by_name=True,
+        graph_string=True,
+    ),
+    MappedField("email", "email", ("email",), ("email",), "emailAddresses", text=True),
+    MappedField("phone", "phone", ("phone",), ("phone",), "businessPhones", text=True),
+    MappedField(
+        "mobile",
+        "mobile",
+        ("mobile",),
+        ("mobile",),
+        "mobilePhone",
+        text=True,
+        graph_string=True,
+    ),
+    MappedField(
+        "street",
+        "street",
+        ("street",),
+        ("street",),
+        "businessAddress",
+        text=True,
+        address=True,
+    ),
+    MappedField(
+        "street2",
+        "street 2",
+        ("street2",),
+        ("street2",),
+        "businessAddress",
+        text=True,
+        address=True,
+    ),
+    MappedField(
+        "city",
+        "city",
+        ("city",),
+        ("city",),
+        "businessAddress",
+        text=True,
+        address=True,
+    ),
+    MappedField(
+        "state",
+        "state",
+        ("state_id",),
+        ("state_code", "state_name"),
+        "businessAddress",
+        address=True,
+    ),
+    MappedField("zip", "ZIP", ("zip",), ("zip",), "businessAddress", text=True, address=True),
+    MappedField(
+        "country_code",
+        "country",
+        ("country_id",),
+        ("country_code",),
+        "businessAddress",
+        address=True,
+    ),
+    MappedField(
+        "website",
+        "website",
+        ("website",),
+        ("website",),
+        "businessHomePage",
+        text=True,
+        graph_string=True,
+    ),
+    MappedField(
+        "notes",
+        "notes",
+        ("comment",),
+        ("comment",),
+        "personalNotes",
+        graph_string=True,
+    ),
+    MappedField("categories", "tags", ("category_id",), ("category_names",), "categories"),
+)
+MERGE_FIELDS = tuple(f.merge for f in FIELDS)
+# Text that travels as it is between the contact and the partner (name first), and the part
+# of it the adapter writes as it is.
+PLAIN_FIELDS = tuple(f.merge for f in FIELDS if f.text)
+ODOO_TEXT_KEYS = tuple(f.merge for f in FIELDS if f.text and not f.by_name)
+ODOO_KEYS = tuple(key for f in FIELDS for key in f.odoo_keys)
+PARTNER_COLUMNS = tuple(column for f in FIELDS for column in f.columns)
+ADDRESS_FIELDS = tuple(f.merge for f in FIELDS if f.address)
+ADDRESS_COLUMNS = tuple(column for f in FIELDS if f.address for column in f.columns)
+FIELD_LABELS = {f.merge: f.label for f in FIELDS}
+# Contact fields <-> Graph string properties (the rest need code).
+_GRAPH_STRINGS = {f.merge: f.graph for f in FIELDS if f.graph_string}
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .contact import MERGE_FIELDS, Contact
+from .contact import Contact
+from .mapping import MERGE_FIELDS
 
 TWO_WAY = "two_way"
 ODOO_TO_OUTLOOK = "odoo_to_outlook"
 OUTLOOK_TO_ODOO = "outlook_to_odoo"
-DIRECTIONS = (TWO_WAY, ODOO_TO_OUTLOOK, OUTLOOK_TO_ODOO)
 
 CONFLICT_ODOO = "odoo"
 CONFLICT_OUTLOOK = "outlook"
 CONFLICT_NEWEST = "newest"
-CONFLICT_POLICIES = (CONFLICT_ODOO, CONFLICT_OUTLOOK, CONFLICT_NEWEST)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import problems as P
-from .contact import MERGE_FIELDS, Contact, Snapshot
+from .contact import Contact, Snapshot
 from .mapping import (
     FIELD_LABELS,
+    MERGE_FIELDS,
     MappingContext,
     ParsedItem,
     apply_patch,
