@@ -219,6 +219,32 @@ class _Partner:
     problems: list[Problem]
 
 
+class _Pair:
+    """One pair on its way through _Planner._pair: its sides, the merge, what to write."""
+
+    def __init__(self, link: Link, partner: _Partner) -> None:
+        self.link = link
+        self.partner = partner
+        self.group = f"partner:{link.partner_id}"
+        self.ids = {"partner_id": link.partner_id, "outlook_id": link.outlook_id}
+        self.odoo: Contact = partner.contact
+        self.base: Contact | None = link.snapshot.base if link.snapshot is not None else None
+        self.outlook: Contact = Contact()
+        self.state: Any = None
+        self.raw: Mapping[str, Any] | None = None
+        self.change_key: str | None = None
+        self.item_problems: list[Problem] = []
+        self.merged: MergeResult | None = None
+        self.refusal: str | None = None
+        self.kept: tuple[str, ...] = ()
+        self.patch: dict = {}
+        self.problems: list[Problem] = []
+        self.projected: Contact = Contact()
+        self.odoo_final: Contact = Contact()
+        self.odoo_fields: list[str] = []
+        self.snapshot: Snapshot | None = None
+
+
 class _Planner:
     def __init__(self, policies, links, outlook, odoo, database_uuid, ctx):
         self.policies = policies
@@ -388,178 +414,209 @@ class _Planner:
     def _pair(
         self, link: Link, partner: _Partner, parsed: ParsedItem | None, match: Match | None
     ) -> None:
-        pid, oid = link.partner_id, link.outlook_id
-        group = f"partner:{pid}"
-        ids = {"partner_id": pid, "outlook_id": oid}
-        if parsed is not None:
-            outlook, state, raw = parsed.contact, parsed.state, parsed.raw
-            item_problems = list(parsed.problems)
-            change_key = raw.get("changeKey") if isinstance(raw.get("changeKey"), str) else None
-        elif link.snapshot is not None:
-            outlook, state = link.snapshot.outlook, link.snapshot.outlook_state
-            raw = None  # built below only if needed: unchanged pairs must stay cheap
-            item_problems, change_key = [], link.change_key
-        else:
-            self._add(
-                SKIP,
-                NO_DIRECTION,
-                group,
-                **ids,
-                reason="the link has no snapshot: read the Outlook contact again",
-            )
+        """A linked (or just matched) pair: merge, then write what changed on each side."""
+        pair = self._pair_sides(link, partner, parsed, match)
+        if pair is None:
             return
-        base = link.snapshot.base if link.snapshot is not None else None
-        odoo = partner.contact
-        if (
-            match is None
-            and parsed is None
-            and base is not None
-            and odoo.same_as(base, self.fields)
-        ):
-            self._add(UNCHANGED, NO_DIRECTION, group, **ids)
-            return
-
-        merged = merge_contacts(
-            base,
-            odoo,
-            outlook,
-            direction=self.policies.direction,
-            conflict_policy=self.policies.conflict,
-            outlook_may_clear=self.policies.outlook_may_clear,
-            odoo_modified=partner.record.modified,
-            outlook_modified=parsed.modified if parsed else None,
-            fields=self.fields,
-        )
-        refusal = self.odoo.not_writable.get(pid) if self.policies.to_odoo else None
-        kept: tuple[str, ...] = ()
-        if refusal:
-            merged, kept = _odoo_keeps(merged, odoo, self.fields, self.policies.to_outlook)
-        patch = (
-            build_outlook_patch(outlook, state, merged.outlook, self.ctx)
-            if self.policies.to_outlook
-            else {}
-        )
-        problems = _unique(
-            [p for p in item_problems if p.code == P.WRONG_TYPE]
-            + _target_problems(merged.outlook, merged.odoo, self.ctx)
-            + check_payload_limits(patch)
-            + [p for p in partner.problems + item_problems if not p.is_error]
-        )
+        if match is None and parsed is None and pair.base is not None:
+            if pair.odoo.same_as(pair.base, self.fields):
+                self._add(UNCHANGED, NO_DIRECTION, pair.group, **pair.ids)
+                return
+        self._merge_pair(pair, parsed)
         if match is not None:
             # Stored at once: a later failure must not lose the pairing. Its snapshot is
             # Outlook's side, so a retry sees Outlook unchanged and Odoo's values win.
             self._add(
                 LINK,
                 NO_DIRECTION,
-                group,
-                **ids,
+                pair.group,
+                **pair.ids,
                 link_op=LINK_STORE,
-                snapshot=Snapshot(outlook, outlook, state),
-                change_key=change_key,
+                snapshot=Snapshot(pair.outlook, pair.outlook, pair.state),
+                change_key=pair.change_key,
                 created_in_outlook=match.method == BY_PROPERTY,
                 reason=f"matched: {match.reason}",
             )
-        if has_errors(problems):
+        if has_errors(pair.problems):
             self._add(
                 INVALID,
                 NO_DIRECTION,
-                group,
-                **ids,
-                problems=tuple(problems),
-                reason=P.describe(problems),
+                pair.group,
+                **pair.ids,
+                problems=tuple(pair.problems),
+                reason=P.describe(pair.problems),
             )
             return
-        if patch:
+        self._settle_pair(pair)
+        self._write_pair(pair, link, match)
+        self._report_pair(pair)
+
+    def _pair_sides(
+        self, link: Link, partner: _Partner, parsed: ParsedItem | None, match: Match | None
+    ) -> _Pair | None:
+        """Both sides of a pair: Outlook as read this round, else as the snapshot left it."""
+        pair = _Pair(link, partner)
+        if parsed is not None:
+            pair.outlook, pair.state, pair.raw = parsed.contact, parsed.state, parsed.raw
+            pair.item_problems = list(parsed.problems)
+            change_key = parsed.raw.get("changeKey")
+            pair.change_key = change_key if isinstance(change_key, str) else None
+        elif link.snapshot is not None:
+            pair.outlook, pair.state = link.snapshot.outlook, link.snapshot.outlook_state
+            pair.change_key = link.change_key  # raw: built only if needed, unchanged is cheap
+        else:
+            self._add(
+                SKIP,
+                NO_DIRECTION,
+                pair.group,
+                **pair.ids,
+                reason="the link has no snapshot: read the Outlook contact again",
+            )
+            return None
+        return pair
+
+    def _merge_pair(self, pair: _Pair, parsed: ParsedItem | None) -> None:
+        """The merge, Odoo kept where the user may not change it, and Outlook's PATCH."""
+        merged = merge_contacts(
+            pair.base,
+            pair.odoo,
+            pair.outlook,
+            direction=self.policies.direction,
+            conflict_policy=self.policies.conflict,
+            outlook_may_clear=self.policies.outlook_may_clear,
+            odoo_modified=pair.partner.record.modified,
+            outlook_modified=parsed.modified if parsed else None,
+            fields=self.fields,
+        )
+        pid = pair.link.partner_id
+        pair.refusal = self.odoo.not_writable.get(pid) if self.policies.to_odoo else None
+        if pair.refusal:
+            merged, pair.kept = _odoo_keeps(
+                merged, pair.odoo, self.fields, self.policies.to_outlook
+            )
+        pair.merged = merged
+        if self.policies.to_outlook:
+            pair.patch = build_outlook_patch(pair.outlook, pair.state, merged.outlook, self.ctx)
+        pair.problems = _unique(
+            [p for p in pair.item_problems if p.code == P.WRONG_TYPE]
+            + _target_problems(merged.outlook, merged.odoo, self.ctx)
+            + check_payload_limits(pair.patch)
+            + [p for p in pair.partner.problems + pair.item_problems if not p.is_error]
+        )
+
+    def _settle_pair(self, pair: _Pair) -> None:
+        """What each side holds after the writes, Odoo's fields to write, the next snapshot.
+
+        Outlook's PATCH is applied in memory and read back: in two-way sync Odoo receives
+        exactly what Outlook will show, so the next run sees no echo.
+        """
+        if pair.patch:
+            raw = pair.raw
             if raw is None:
-                raw = contact_to_graph(outlook, self.ctx, state)
-            after = parse_graph_contact(apply_patch(raw, patch), self.ctx)
-            projected, new_state = after.contact, after.state
+                raw = contact_to_graph(pair.outlook, self.ctx, pair.state)
+            after = parse_graph_contact(apply_patch(raw, pair.patch), self.ctx)
+            pair.projected, new_state = after.contact, after.state
         else:
-            projected, new_state = outlook, state
+            pair.projected, new_state = pair.outlook, pair.state
         if self.policies.direction == TWO_WAY:
-            odoo_final, base_final = projected, projected
+            pair.odoo_final, base_final = pair.projected, pair.projected
         else:
-            odoo_final, base_final = merged.odoo, merged.base
-        odoo_fields = [f for f in self.fields if odoo.key(f) != odoo_final.key(f)]
+            pair.odoo_final, base_final = pair.merged.odoo, pair.merged.base
+        odoo, final = pair.odoo, pair.odoo_final
+        odoo_fields = [f for f in self.fields if odoo.key(f) != final.key(f)]
         if "country_code" in odoo_fields:
             # Phones typed as national numbers would change meaning with the new country.
-            odoo_fields += [f for f in ("phone", "mobile") if odoo_final.get(f)]
+            odoo_fields += [f for f in ("phone", "mobile") if final.get(f)]
             odoo_fields = list(dict.fromkeys(odoo_fields))
         if not self.policies.to_odoo:
             odoo_fields = []
-        if refusal:
+        if pair.refusal:
             # Odoo's values stand: the next run sees Odoo unchanged, whatever Outlook holds.
             odoo_fields, base_final = [], odoo
-        snapshot = Snapshot(base_final, projected, new_state)
-        warnings = tuple(p for p in problems if not p.is_error)
+        pair.odoo_fields = odoo_fields
+        pair.snapshot = Snapshot(base_final, pair.projected, new_state)
 
+    def _write_pair(self, pair: _Pair, link: Link, match: Match | None) -> None:
+        """The writes of each side, the link stored by the last of them."""
+        patch, odoo_fields, snapshot = pair.patch, pair.odoo_fields, pair.snapshot
+        warnings = tuple(p for p in pair.problems if not p.is_error)
         if patch:
             self._add(
                 UPDATE_OUTLOOK,
                 TO_OUTLOOK,
-                group,
-                **ids,
+                pair.group,
+                **pair.ids,
                 payload=patch,
-                if_match=change_key,
+                if_match=pair.change_key,
                 link_op=None if odoo_fields else LINK_STORE,
                 snapshot=None if odoo_fields else snapshot,
-                changes=_changes(outlook, projected, self.fields),
+                changes=_changes(pair.outlook, pair.projected, self.fields),
                 problems=warnings,
-                reason=_change_reason("Outlook", outlook, projected, self.fields),
+                reason=_change_reason("Outlook", pair.outlook, pair.projected, self.fields),
             )
         if odoo_fields:
             self._add(
                 UPDATE_ODOO,
                 TO_ODOO,
-                group,
-                **ids,
-                values=contact_to_odoo_values(odoo_final, odoo_fields),
+                pair.group,
+                **pair.ids,
+                values=contact_to_odoo_values(pair.odoo_final, odoo_fields),
                 link_op=LINK_STORE,
                 snapshot=snapshot,
-                change_key=None if patch else change_key,
-                changes=_changes(odoo, odoo_final, odoo_fields),
+                change_key=None if patch else pair.change_key,
+                changes=_changes(pair.odoo, pair.odoo_final, odoo_fields),
                 problems=() if patch else warnings,
-                reason=_change_reason("Odoo", odoo, odoo_final, odoo_fields),
+                reason=_change_reason("Odoo", pair.odoo, pair.odoo_final, odoo_fields),
             )
-        if not patch and not odoo_fields and match is None:
-            same = link.snapshot == snapshot and (change_key or None) == (link.change_key or None)
+        if patch or odoo_fields:
+            return
+        if match is None:
+            same = link.snapshot == snapshot and (pair.change_key or None) == (
+                link.change_key or None
+            )
             self._add(
                 UNCHANGED,
                 NO_DIRECTION,
-                group,
-                **ids,
+                pair.group,
+                **pair.ids,
                 problems=warnings,
                 link_op=None if same else LINK_STORE,
                 snapshot=None if same else snapshot,
-                change_key=change_key,
+                change_key=pair.change_key,
             )
-        elif match is not None and not patch and not odoo_fields:
+        else:
             # Nothing to write: the link itself carries the final snapshot.
             link_index = max(i for i, a in enumerate(self.actions) if a.kind == LINK)
             self.actions[link_index] = replace(self.actions[link_index], snapshot=snapshot)
-        if kept:
-            labels = ", ".join(FIELD_LABELS[name] for name in kept)
+
+    def _report_pair(self, pair: _Pair) -> None:
+        """What the user may not change, and the conflicts: lines of their own."""
+        if pair.kept:
+            labels = ", ".join(FIELD_LABELS[name] for name in pair.kept)
             outcome = (
                 f"Odoo's values were written back to Outlook: {labels}"
                 if self.policies.to_outlook
                 else f"Outlook's changes stay in Outlook only: {labels}"
             )
             self._add(
-                NOT_ALLOWED, NO_DIRECTION, group, **ids, reason=f"not allowed: {refusal}; {outcome}"
+                NOT_ALLOWED,
+                NO_DIRECTION,
+                pair.group,
+                **pair.ids,
+                reason=f"not allowed: {pair.refusal}; {outcome}",
             )
-        if merged.conflicts:
+        conflicts = pair.merged.conflicts
+        if conflicts:
             self._add(
                 CONFLICT,
                 NO_DIRECTION,
-                group,
-                **ids,
+                pair.group,
+                **pair.ids,
                 conflicts=tuple(
-                    Conflict(d.field, d.base, d.odoo, d.outlook, d.winner) for d in merged.conflicts
+                    Conflict(d.field, d.base, d.odoo, d.outlook, d.winner) for d in conflicts
                 ),
                 reason="changed on both sides: "
-                + ", ".join(
-                    f"{FIELD_LABELS[d.field]} (kept {d.winner}'s)" for d in merged.conflicts
-                ),
+                + ", ".join(f"{FIELD_LABELS[d.field]} (kept {d.winner}'s)" for d in conflicts),
             )
 
     # --- items and partners without a link ---------------------------------------------------
