@@ -78,7 +78,7 @@ class ContactFolder:
         return None
 
     @classmethod
-    def create(cls, client: GraphClient, name: str) -> ContactFolder:
+    def add(cls, client: GraphClient, name: str) -> ContactFolder:
         folder = client.post("/me/contactFolders", json={"displayName": name.strip()})
         return cls(client, folder["id"])
 
@@ -123,7 +123,7 @@ class ContactFolder:
             full=full,
         )
 
-    def read(self, ids: Sequence[str], property_id: str) -> dict[str, dict | None | bool]:
+    def read_contacts(self, ids: Sequence[str], property_id: str) -> dict[str, dict | None | bool]:
         """id -> the contact with the single-value extended property `property_id` (delta
         cannot expand it), None when it is gone, False when it could not be read now."""
         if not ids:
@@ -145,7 +145,7 @@ class ContactFolder:
 
     # -- writing --------------------------------------------------------------------------
 
-    def write(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
+    def write_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
         """One result per write, in order. A failure of the whole call (but an expired
         sign-in, which ends the sync) fails the writes Outlook did not answer, with its
         reason; what Outlook did answer before it stays known."""

@@ -388,6 +388,19 @@ class MicrosoftContactsAccount(models.Model):
             ],
         }
 
+    def action_open_sync_runs(self):
+        """This account's runs: its user's own log, or any account's for an administrator."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "microsoft_contacts.action_microsoft_contacts_sync_run"
+        )
+        return {
+            **action,
+            "name": self.env._("Sync Log of %s", self.display_name),
+            "domain": [("account_id", "=", self.id)],
+            "context": {},
+        }
+
     def _check_can_manage(self):
         """Users manage their own account, administrators any; the actions then run as sudo."""
         self.check_access("read")

@@ -3,7 +3,6 @@ from unittest.mock import patch
 
 from odoo.tests import new_test_user, tagged
 
-from ..models.microsoft_contacts_account_default_folder import _DefaultFolderImport
 from .common import OutlookSyncCase, first_email
 
 FOLDER = "Odoo Contacts"
@@ -33,7 +32,7 @@ class TestImportDefaultFolder(OutlookSyncCase):
         return [item for item in items if first_email(item) == email]
 
     def _import_links(self):
-        return self.env["microsoft.contacts.import.link"].search(
+        return self.env["microsoft.contacts.default.folder.link"].search(
             [("account_id", "=", self.account.id)]
         )
 
@@ -154,7 +153,7 @@ class TestImportDefaultFolder(OutlookSyncCase):
         )
         run = self._sync()
         self.assertEqual(run.state, "done", run.message)
-        self.assertIn("import of your Outlook Contacts folder failed", run.message)
+        self.assertIn("Outlook Contacts folder could not be synced", run.message)
         self.assertEqual(len(self._folder_items("bert@example.com")), 1)
         self.assertFalse(self._partners("carl@example.com"))
         self.assertFalse(self.account.default_folder_delta_link)
@@ -169,21 +168,24 @@ class TestImportDefaultFolder(OutlookSyncCase):
     def _watch_import(self):
         """What the import of each sync costs: its queries, and the partners it planned with."""
         seen = []
-        execute, odoo_side = _DefaultFolderImport.execute, _DefaultFolderImport._odoo_side
+        Service = self.registry["microsoft.contacts.outlook.sync"]
+        execute, read_odoo = Service._execute, Service._read_odoo
 
-        def counted_execute(run, chosen=None):
+        def counted_execute(service, job, chosen=None):
             before = self.env.cr.sql_log_count
-            execute(run, chosen)
-            seen[-1]["queries"] = self.env.cr.sql_log_count - before
+            execute(service, job, chosen)
+            if job.target.name == "default_folder":
+                seen[-1]["queries"] = self.env.cr.sql_log_count - before
 
-        def recorded_odoo_side(run):
-            side = odoo_side(run)
-            seen.append({"partners": {p.partner_id for p in side.partners}})
+        def recorded_read_odoo(service, job, changes):
+            side = read_odoo(service, job, changes)
+            if job.target.name == "default_folder":
+                seen.append({"partners": {p.partner_id for p in side.partners}})
             return side
 
         with (
-            patch.object(_DefaultFolderImport, "execute", counted_execute),
-            patch.object(_DefaultFolderImport, "_odoo_side", recorded_odoo_side),
+            patch.object(Service, "_execute", counted_execute),
+            patch.object(Service, "_read_odoo", recorded_read_odoo),
         ):
             yield seen
 

@@ -7,7 +7,6 @@ from odoo.tools import mute_logger
 
 from odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync import (
     SYNC_LOCK_CLASS,
-    _OutlookRun,
 )
 
 from .common import OutlookSyncCase, first_email
@@ -60,18 +59,19 @@ class TestOutlookSyncChunks(OutlookSyncCase):
         )
 
     def test_a_crash_keeps_the_chunks_committed_before_it(self):
-        original = _OutlookRun._apply_outlook_heads
+        Service = self.registry["microsoft.contacts.outlook.sync"]
+        original = Service._apply_outlook_actions
         calls = []
 
-        def crash_after_second_outlook_write(run, groups):
-            original(run, groups)
-            calls.append(len(groups))
+        def crash_after_second_outlook_write(service, job, records):
+            original(service, job, records)
+            calls.append(len(records))
             if len(calls) == 2:
                 raise RuntimeError("worker killed")
 
         with (
-            patch.object(_OutlookRun, "_apply_outlook_heads", crash_after_second_outlook_write),
-            mute_logger(_OutlookRun.__module__),
+            patch.object(Service, "_apply_outlook_actions", crash_after_second_outlook_write),
+            mute_logger("odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync"),
         ):
             run = self._committing_sync()
         self.assertEqual(run.state, "failed")

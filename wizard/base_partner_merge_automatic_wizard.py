@@ -14,7 +14,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
         Outlook copy deleted, a new one made). Here the survivor keeps one Outlook copy per
         account and the others are left out of the sync, with a line in the user's log.
         """
-        for model in ("microsoft.contacts.link", "microsoft.contacts.import.link"):
+        for model in ("microsoft.contacts.link", "microsoft.contacts.default.folder.link"):
             self.env[model].sudo()._follow_partner_merge(src_partners, dst_partner)
         return super()._update_foreign_keys(src_partners, dst_partner)
 

@@ -3,8 +3,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..graph import AuthExpiredError, GraphError
-from ..models.microsoft_contacts_account_sync import FolderGoneError
+from ..graph import AuthExpiredError, FolderGoneError, GraphError
 from ..sync.preview import SECTIONS, preview_entries
 from .microsoft_contacts_sync_preview_line import SECTION_SELECTION
 

@@ -25,7 +25,7 @@ def test_find_create_default_and_exists(mailbox):
     sim, uid, client = mailbox
     assert ContactFolder.find(client, "Odoo Contacts") is None
     assert ContactFolder.default(client) is None, "an empty mailbox: nothing to read yet"
-    made = ContactFolder.create(client, "  Odoo Contacts ")
+    made = ContactFolder.add(client, "  Odoo Contacts ")
     assert ContactFolder.find(client, "odoo contacts").id == made.id
     assert made.exists()
     default = ContactFolder.default(client)
@@ -36,7 +36,7 @@ def test_find_create_default_and_exists(mailbox):
 
 def test_changes_then_delta_then_a_lost_state_reads_all(mailbox):
     sim, uid, client = mailbox
-    folder = ContactFolder.create(client, "Odoo Contacts")
+    folder = ContactFolder.add(client, "Odoo Contacts")
     first, second = sim.seed_contacts(uid, [{"givenName": "A"}, {"givenName": "B"}], folder.id)
     round_one = folder.changes()
     assert round_one.full and {i["id"] for i in round_one.items} == {first["id"], second["id"]}
@@ -55,8 +55,8 @@ def test_changes_then_delta_then_a_lost_state_reads_all(mailbox):
 
 def test_read_by_id_with_the_property_gone_and_unknown(mailbox):
     sim, uid, client = mailbox
-    folder = ContactFolder.create(client, "Odoo Contacts")
-    (result,) = folder.write(
+    folder = ContactFolder.add(client, "Odoo Contacts")
+    (result,) = folder.write_contacts(
         [
             ContactWrite(
                 CREATE,
@@ -70,21 +70,21 @@ def test_read_by_id_with_the_property_gone_and_unknown(mailbox):
     kept, gone = result.contact_id, sim.seed_contacts(uid, [{"givenName": "X"}], folder.id)[0]
     sim.delete_contact(uid, gone["id"])
     sim.inject_fault(path_regex="Unreadable", method="GET", status=500, count=10)
-    found = folder.read([kept, gone["id"], "Unreadable"], PROPERTY)
+    found = folder.read_contacts([kept, gone["id"], "Unreadable"], PROPERTY)
     assert found[kept]["singleValueExtendedProperties"] == [{"id": PROPERTY, "value": "db:7"}]
     assert found[gone["id"]] is None
     assert found["Unreadable"] is False
-    assert folder.read([], PROPERTY) == {}
+    assert folder.read_contacts([], PROPERTY) == {}
 
 
 def test_writes_report_each_outcome_in_order(mailbox):
     sim, uid, client = mailbox
-    folder = ContactFolder.create(client, "Odoo Contacts")
+    folder = ContactFolder.add(client, "Odoo Contacts")
     one, two, three = sim.seed_contacts(
         uid, [{"givenName": "One"}, {"givenName": "Two"}, {"givenName": "Three"}], folder.id
     )
     sim.delete_contact(uid, three["id"])
-    results = folder.write(
+    results = folder.write_contacts(
         [
             ContactWrite(CREATE, body={"givenName": "New"}),
             ContactWrite(UPDATE, one["id"], {"jobTitle": "Buyer"}, if_match=one["changeKey"]),
@@ -102,16 +102,16 @@ def test_writes_report_each_outcome_in_order(mailbox):
     assert deleted.ok
     assert not missing.ok and "404" in missing.error
     with pytest.raises(ValueError):
-        folder.write([ContactWrite("rename", "x")])
+        folder.write_contacts([ContactWrite("rename", "x")])
 
 
 def test_a_failed_call_fails_the_unanswered_writes_and_an_expired_sign_in_ends_it(mailbox):
     sim, uid, client = mailbox
-    folder = ContactFolder.create(client, "Odoo Contacts")
+    folder = ContactFolder.add(client, "Odoo Contacts")
     sim.inject_fault(path_regex=r"\$batch", method="POST", status=400, count=1)
-    (result,) = folder.write([ContactWrite(CREATE, body={"givenName": "Lost"})])
+    (result,) = folder.write_contacts([ContactWrite(CREATE, body={"givenName": "Lost"})])
     assert not result.ok and result.error
     sim.expire_access_tokens(uid)
     sim.revoke_refresh_tokens(uid)
     with pytest.raises(AuthExpiredError):
-        folder.write([ContactWrite(CREATE, body={"givenName": "Never"})])
+        folder.write_contacts([ContactWrite(CREATE, body={"givenName": "Never"})])

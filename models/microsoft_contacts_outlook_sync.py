@@ -1,0 +1,381 @@
+"""The Outlook sync as a service: one run of one account, over one or more targets.
+
+A target is a folder the account syncs with its own delta position, link model and policies:
+the synced folder (both ways), and, when the user asks for it, the default Contacts folder
+(imported one way, first, so that what it brings in is matched rather than copied). One job
+per target goes through the same steps, each a method other addons may extend (`_inherit`):
+
+    read  (microsoft_contacts_outlook_sync_read.py)     links, Outlook's changes, the Odoo side
+    plan  (sync.plan_sync)                              pure: what to do, record by record
+    apply (microsoft_contacts_outlook_sync_odoo.py,     Odoo's writes as the user, Outlook's
+           microsoft_contacts_outlook_sync_outlook.py)  in $batch, record by record in order
+    log   (microsoft_contacts_outlook_sync_log.py)      lines, counts, records that keep failing
+
+sync/README.md says what each step must do; this file runs them and commits per chunk.
+"""
+
+import logging
+import time
+from collections import deque
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+from odoo import api, fields, models
+
+from ..graph import AuthExpiredError
+from ..sync import planner as sp
+from ..sync import preview as sp_preview
+
+# Record pairs applied between two commits (a crash keeps what the earlier chunks did).
+DEFAULT_CHUNK_SIZE = 500
+# How long a run waits to take its lock again after a commit.
+LOCK_WAIT_SECONDS = 60
+OUTLOOK_KINDS = frozenset(
+    {sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK, sp.UPDATE_OUTLOOK, sp.DELETE_IN_OUTLOOK}
+)
+COUNT_KEYS = ("new", "updated", "unchanged", "archived", "failed")
+
+_logger = logging.getLogger(__name__)
+
+
+class SyncLockLostError(Exception):
+    """Another worker took the account between a commit and the lock taken again."""
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """What one job syncs. The steps that differ are named, not overridden: `find_folder`
+    and `odoo_partners` name methods of the service."""
+
+    name: str  # also the key of microsoft.contacts.sync.retry's target
+    label: str  # how the run's message names it when it is not the last target
+    link_model: str
+    policies: sp.Policies
+    folder_field: str  # the account field holding the folder's id
+    delta_field: str  # the account field holding the delta position
+    find_folder: str  # "_find_synced_folder" or "_find_default_folder"
+    odoo_partners: str  # "_partners_in_scope" or "_partners_an_item_may_match"
+    writes_outlook: bool = True
+    held_in_outlook: frozenset = frozenset()  # partners another target holds in Outlook
+
+
+class SyncJob:
+    """The state of one target's sync within a run, passed from step to step."""
+
+    def __init__(self, account, target, run, *, auto_commit=False, dry_run=False):
+        env = account.env
+        self.account = account
+        self.target = target
+        self.policies = target.policies
+        self.run = run
+        self.env = env
+        self.auto_commit = auto_commit
+        self.dry_run = dry_run  # plan only: no folder created, no position stored
+        self.Link = env[target.link_model].sudo()
+        # Contacts, companies, titles and tags are read and written as the account's user, in
+        # all of the user's companies (R9): what the user may not do is refused here as in the
+        # UI. Links, runs and lines are the system's bookkeeping (sudo).
+        self.user = account.user_id
+        self.as_user = env(
+            user=self.user.id,
+            su=False,
+            context={
+                "lang": self.user.lang,
+                "tz": self.user.tz,
+                "allowed_company_ids": self.user.company_ids.ids,
+            },
+        )
+        self.Partner = self.as_user["res.partner"]
+        self.client = None
+        self.folder = None  # graph.ContactFolder, or None for a dry run before it exists
+        self.read_from = None  # the delta position to read from, when not the stored one
+        self.delta_link = None
+        self.full = False
+        self.forget_pairs = False  # a reset found another folder: see _find_synced_folder
+        self.custom_domain = False  # the partners come from the user's own domain: time it
+        self.lookups = None  # see _lookups
+        self.lines = []
+        self.counts = dict.fromkeys(COUNT_KEYS, 0)
+        self.incomplete = False  # something of the round was not applied: keep the position
+        self.message = ""  # what the run says about this job
+        self.blocked = False  # the mass-deletion guard held the plan back
+        self.links = []  # sync.Link of this target
+        self.read_again = None  # link rows whose Outlook contact is read by id
+        self.by_partner = {}  # partner id (or -row id) -> link row
+        self.by_outlook = {}  # Outlook id -> link row
+        self.partner_labels = {}  # partner id -> (name, email)
+        self.item_labels = {}  # Outlook id -> (name, email)
+        self.existing_partners = set()
+        self.company_by_name = {}  # name key -> company partner id, or None: keep the text
+        self.company_address = {}  # company partner id -> its address key
+        self.title_by_name = {}  # name key -> res.partner.title id, or None: not allowed
+        self.tag_by_name = {}  # name key -> res.partner.category id, or None: not allowed
+        self.cached_creations = []  # (cache, key) of records created: undone on rollback
+        self.retries = {}  # group key -> microsoft.contacts.sync.retry
+        self.failed = {}  # group key -> (attempts, reason, partner id)
+        self.held_keys = set()  # groups left alone this run
+        self.chunk_size = max(
+            int(
+                env["ir.config_parameter"]
+                .sudo()
+                .get_param("microsoft_contacts.sync_chunk_size", DEFAULT_CHUNK_SIZE)
+            ),
+            1,
+        )
+
+
+class RecordActions:
+    """The planned actions of one record (one plan group), applied in order."""
+
+    __slots__ = ("actions", "change_key", "key", "notes", "outlook_id", "partner_id")
+
+    def __init__(self, key):
+        self.key = key
+        self.actions = deque()
+        self.notes = []
+        self.partner_id = None
+        self.outlook_id = None
+        self.change_key = None
+
+
+class MicrosoftContactsOutlookSync(models.AbstractModel):
+    _name = "microsoft.contacts.outlook.sync"
+    _description = "Outlook Contacts Sync"
+
+    # -- targets --------------------------------------------------------------------------
+
+    @api.model
+    def _earlier_targets(self, account):
+        """The targets a run syncs before the synced folder: the default folder, imported
+        first so that what it brings in is matched there rather than copied."""
+        return [self._default_folder_target(account)] if account.import_default_folder else []
+
+    @api.model
+    def _synced_folder_target(self, account, confirm_deletions=False):
+        return SyncTarget(
+            name="folder",
+            label=account.folder_name,
+            link_model="microsoft.contacts.link",
+            policies=account._sync_policies(confirm_deletions),
+            folder_field="folder_id",
+            delta_field="delta_link",
+            find_folder="_find_synced_folder",
+            odoo_partners="_partners_in_scope",
+            held_in_outlook=frozenset(account._default_folder_partner_ids()),
+        )
+
+    @api.model
+    def _default_folder_target(self, account):
+        return SyncTarget(
+            name="default_folder",
+            label=self.env._("Outlook Contacts folder"),
+            link_model="microsoft.contacts.default.folder.link",
+            policies=sp.Policies(
+                direction=sp.OUTLOOK_TO_ODOO,
+                conflict=account.conflict_policy,
+                outlook_deletion=sp.OUTLOOK_DELETE_UNLINK,  # deleted there: stop importing
+                odoo_deletion=sp.ODOO_DELETE_KEEP,
+                outlook_may_clear=account.outlook_may_clear,
+                sync_categories=account.sync_categories,
+                mass_delete_confirmed=True,  # deletions here only stop importing a contact
+            ),
+            folder_field="default_folder_id",
+            delta_field="default_folder_delta_link",
+            find_folder="_find_default_folder",
+            odoo_partners="_partners_an_item_may_match",
+            writes_outlook=False,
+        )
+
+    # -- a run ----------------------------------------------------------------------------
+
+    @api.model
+    def _sync_account(self, account, run, *, confirm_deletions=False, chosen=None):
+        """Sync every target of the account into one run; the last, the synced folder, takes
+        the preview's choices. An earlier target's failure is noted on the run, and the
+        others go on, but for an expired sign-in, which ends the run."""
+        auto_commit = account._sync_auto_commit()
+        if auto_commit:
+            self._commit(account)  # a token refreshed by the caller is never rolled back
+        notes, counts = [], dict.fromkeys(COUNT_KEYS, 0)
+        for target in self._earlier_targets(account):
+            job = self._job(account, target, run, auto_commit=auto_commit)
+            try:
+                with nullcontext() if auto_commit else self.env.cr.savepoint():
+                    self._execute(job)
+            except AuthExpiredError:
+                raise
+            except Exception as error:
+                if auto_commit:
+                    account._rollback_keeping_tokens()
+                _logger.info("Account %s, %s failed: %s", account.id, target.name, error)
+                notes.append(
+                    self.env._(
+                        "%(target)s could not be synced: %(error)s",
+                        target=target.label,
+                        error=error,
+                    )
+                )
+                continue
+            for key, value in job.counts.items():
+                counts[key] += value
+            if job.message:
+                notes.append(
+                    job.message
+                    if job.blocked
+                    else self.env._(
+                        "%(target)s: %(message)s", target=target.label, message=job.message
+                    )
+                )
+        # Made now: what the earlier targets hold in Outlook is not copied into this one.
+        last = self._synced_folder_target(account, confirm_deletions)
+        job = self._job(account, last, run, auto_commit=auto_commit)
+        job.counts = counts
+        # Without commits, a savepoint undoes a failed run as a whole.
+        with nullcontext() if auto_commit else self.env.cr.savepoint():
+            self._execute(job, chosen)
+        self._finish_run(job, notes)
+        return job
+
+    @api.model
+    def _dry_run(self, account):
+        """The plan of the synced folder's next sync, planned as if its deletions were
+        confirmed (a preview shows them all), and the job (labels of its records)."""
+        job = self._job(account, self._synced_folder_target(account, True), dry_run=True)
+        return self._plan(job), job
+
+    @api.model
+    def _job(self, account, target, run=None, **options):
+        return SyncJob(account, target, run, **options)
+
+    @api.model
+    def _execute(self, job, chosen=None):
+        """Plan and apply; with `chosen` (group -> kinds seen in a preview), only those."""
+        self._apply(job, self._plan(job), chosen)
+
+    @api.model
+    def _plan(self, job):
+        """Read both sides and plan. A dry run writes nothing, in Odoo or in Outlook."""
+        job.client = job.account._get_graph_client()
+        resolver, region = self._lookups(job)
+        job.folder = getattr(self, job.target.find_folder)(job)
+        self._read_links(job)
+        changes = self._read_outlook(job)
+        odoo_side = self._read_odoo(job, changes)
+        return sp.plan_sync(
+            job.policies,
+            job.links,
+            changes,
+            odoo_side,
+            database_uuid=self._database_uuid(),
+            countries=resolver,
+            default_region=region,
+        )
+
+    @api.model
+    def _database_uuid(self):
+        return self.env["ir.config_parameter"].sudo().get_param("database.uuid")
+
+    @api.model
+    def _apply(self, job, plan, chosen=None):
+        """Apply a plan (or the part of it chosen in a preview), then close the job."""
+        message = ""
+        aside = []
+        if chosen is not None:
+            plan, aside = sp_preview.select_actions(plan, chosen)
+        if plan.blocked:
+            # Nothing is applied and the position stays: the same changes come back.
+            message = plan.blocked_reason
+            job.incomplete = True
+        else:
+            self._apply_in_chunks(job, plan)
+            self._keep_retries(job, plan)
+        if aside:
+            # Not seen as they are now (or left out): the next sync reads them again.
+            job.incomplete = True
+            message = self.env._(
+                "%s contacts changed since the preview (or were not in it); they are "
+                "synced on the next sync.",
+                len(aside),
+            )
+        if not job.incomplete:
+            job.account[job.target.delta_field] = job.delta_link
+            self._done_reading_again(job)
+        self._save_lines(job)
+        if not message and job.incomplete:
+            message = self.env._(
+                "Some changes could not be applied; they are tried again on the next sync."
+            )
+        job.message, job.blocked = message, plan.blocked
+
+    @api.model
+    def _apply_in_chunks(self, job, plan):
+        records = {}
+        for action in plan.actions:
+            record = records.setdefault(action.group, RecordActions(action.group))
+            record.actions.append(action)
+            record.partner_id = record.partner_id or action.partner_id
+            record.outlook_id = record.outlook_id or action.outlook_id
+        # Records that only need counting go at once; the others in chunks, committed apart.
+        quiet = {sp.UNCHANGED, sp.SKIP}
+        busy, idle = [], []
+        for record in records.values():
+            (busy if any(a.kind not in quiet for a in record.actions) else idle).append(record)
+        self._apply_chunk(job, idle)
+        for start in range(0, len(busy), job.chunk_size):
+            if start:
+                self._checkpoint(job)
+            self._apply_chunk(job, busy[start : start + job.chunk_size])
+
+    @api.model
+    def _apply_chunk(self, job, records):
+        """Each record's actions in order, stopping at its first failure; the Odoo ones of all
+        records together, then the Outlook ones in one $batch, in waves."""
+        pending = [r for r in records if r.actions]
+        while pending:
+            while True:
+                odoo_next = [
+                    r for r in pending if r.actions and r.actions[0].kind not in OUTLOOK_KINDS
+                ]
+                if not odoo_next:
+                    break
+                self._apply_odoo_actions(job, odoo_next)
+            outlook_next = [r for r in pending if r.actions]
+            if outlook_next:
+                self._apply_outlook_actions(job, outlook_next)
+            pending = [r for r in pending if r.actions]
+
+    @api.model
+    def _checkpoint(self, job):
+        """Keep what is done so far: lines and counts on the run, then commit if allowed."""
+        self._save_lines(job)
+        job.run.write({f"count_{key}": value for key, value in job.counts.items()})
+        if job.auto_commit:
+            # Background runs only (cron, or a request that asked for it): the chunks already
+            # written to Outlook must stay linked in Odoo whatever happens next.
+            self._commit(job.account)
+
+    @api.model
+    def _commit(self, account):
+        """Commit, then take the account's sync lock again (a transaction lock)."""
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        # A preview may hold the lock for its request meanwhile: wait for it, a while.
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while not account._lock_sync():
+            if time.monotonic() > deadline:
+                raise SyncLockLostError()
+            time.sleep(0.5)
+
+    @api.model
+    def _finish_run(self, job, notes=()):
+        """The run is done: its counts and message (after what earlier jobs noted)."""
+        message = "\n".join(filter(None, [*notes, job.message]))
+        job.run.write(
+            {
+                "state": "done",
+                "full_sync": job.full,
+                "message": message or False,
+                "finished_at": fields.Datetime.now(),
+                **{f"count_{key}": value for key, value in job.counts.items()},
+            }
+        )
+        job.account.last_error = message if job.blocked else False
