@@ -52,6 +52,10 @@ class DirectoryReader:
             users=result.items, removed=result.removed, delta_link=result.delta_link, full=False
         )
 
+    def check_users_readable(self) -> None:
+        """Read one user: raises what a real import would (consent missing, bad secret...)."""
+        self.client.get("/users", params={"$top": 1, "$select": "id"})
+
     def group_member_ids(self, group_ids: Iterable[str]) -> set[str]:
         """Users in any of the groups, nested groups included (transitive membership)."""
         members: set[str] = set()

@@ -35,10 +35,6 @@ class Endpoints:
     def graph_api(self) -> str:
         return f"{self.graph}/v1.0"
 
-    @property
-    def is_global(self) -> bool:
-        return self.graph == CLOUDS["global"][1]
-
     def delegated_scopes(self, permissions: tuple[str, ...] = DELEGATED_PERMISSIONS) -> list[str]:
         return delegated_scopes(self.graph, permissions)
 

@@ -1,7 +1,4 @@
 import logging
-import threading
-
-import requests
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -9,6 +6,7 @@ from odoo.tools import SQL
 
 from ..graph import GraphClient, GraphError, pacer_for, resolve_endpoints
 from ..graph.auth import ConsentRequiredError, MicrosoftIdentity
+from ..graph.session import shared_session
 
 _logger = logging.getLogger(__name__)
 
@@ -16,7 +14,6 @@ DEFAULT_TENANT = "organizations"
 CONNECT_ROUTE = "/microsoft_contacts/connect"
 CALLBACK_ROUTE = "/microsoft_account/authentication"
 
-_sessions = threading.local()
 
 DIRECTION_SELECTION = [
     ("two_way", "Both ways"),
@@ -80,14 +77,6 @@ OWNER_WRITABLE_FIELDS = frozenset(
         "import_default_folder",
     }
 )
-
-
-def _http_session():
-    """One requests.Session per worker thread, shared by MSAL and the Graph client."""
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = requests.Session()
-    return session
 
 
 class MicrosoftContactsAccount(models.Model):
@@ -330,7 +319,7 @@ class MicrosoftContactsAccount(models.Model):
             client_secret,
             self._get_endpoints(),
             get_param("microsoft_contacts_tenant_id") or DEFAULT_TENANT,
-            session=_http_session(),
+            session=shared_session(),
         )
 
     @api.model
@@ -586,7 +575,7 @@ class MicrosoftContactsAccount(models.Model):
         return GraphClient(
             self._get_endpoints().graph,
             lambda force_refresh: self._get_access_token(force_refresh=force_refresh),
-            session=_http_session(),
+            session=shared_session(),
             **options,
         )
 

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from .microsoft_contacts_directory import next_daily_at
+from ..sync.schedule import next_daily_at
 
 SCHEDULE_SELECTION = [
     ("half_hourly", "Every 30 minutes"),

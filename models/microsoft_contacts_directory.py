@@ -1,7 +1,4 @@
 import logging
-from datetime import datetime, time, timedelta
-
-import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -10,6 +7,7 @@ from odoo.tools import email_normalize
 from ..graph import GraphClient, GraphError, SyncStateLostError, pacer_for
 from ..graph.auth import MicrosoftIdentity
 from ..graph.directory import DirectoryReader
+from ..graph.session import shared_session
 from ..sync.directory import (
     DEFAULT_MAPPING,
     Lookups,
@@ -18,7 +16,7 @@ from ..sync.directory import (
     convert_user,
     selected_attributes,
 )
-from .microsoft_contacts_account import _http_session
+from ..sync.schedule import next_daily_at
 
 _logger = logging.getLogger(__name__)
 
@@ -29,18 +27,6 @@ RESET_DELTA_FIELDS = frozenset(
 # Archiving more than this share (and at least MASS_ARCHIVE_MINIMUM) waits for a person.
 MASS_ARCHIVE_SHARE = 0.10
 MASS_ARCHIVE_MINIMUM = 10
-
-
-def next_daily_at(after, hour, tz_name):
-    """The first `hour` o'clock (a float, 2.5 = 02:30) in `tz_name` after `after`, naive UTC."""
-    tz = pytz.timezone(tz_name or "UTC")
-    local = pytz.utc.localize(after).astimezone(tz)
-    hours, minutes = divmod(round(hour * 60), 60)
-    at = time(hour=min(hours, 23), minute=minutes)
-    candidate = tz.localize(datetime.combine(local.date(), at))
-    if candidate <= local:
-        candidate = tz.localize(datetime.combine(local.date() + timedelta(days=1), at))
-    return candidate.astimezone(pytz.utc).replace(tzinfo=None)
 
 
 class MicrosoftContactsDirectory(models.Model):
@@ -217,7 +203,7 @@ class MicrosoftContactsDirectory(models.Model):
             client_secret,
             Account._get_endpoints(),
             self.tenant_id.strip(),
-            session=_http_session(),
+            session=shared_session(),
         )
 
     def _get_graph_client(self):
@@ -232,7 +218,7 @@ class MicrosoftContactsDirectory(models.Model):
         return GraphClient(
             identity.endpoints.graph,
             token_provider,
-            session=_http_session(),
+            session=shared_session(),
             pacer=pacer_for((identity.client_id, "tenant", self.tenant_id)),
         )
 
@@ -242,7 +228,7 @@ class MicrosoftContactsDirectory(models.Model):
         self.ensure_one()
         try:
             reader = DirectoryReader(self._get_graph_client())
-            reader.client.get("/users", params={"$top": 1, "$select": "id"})
+            reader.check_users_readable()
             for group in self.group_ids:
                 group.name = reader.group_name(group.group_object_id)
         except (GraphError, UserError) as error:

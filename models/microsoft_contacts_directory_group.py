@@ -3,7 +3,7 @@ from odoo import fields, models
 
 class MicrosoftContactsDirectoryGroup(models.Model):
     _name = "microsoft.contacts.directory.group"
-    _inherit = ["microsoft.contacts.directory.part"]
+    _inherit = ["microsoft.contacts.directory.resync.mixin"]
     _description = "Entra ID Group to Import"
     _order = "name, id"
 

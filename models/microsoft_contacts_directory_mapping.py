@@ -8,7 +8,7 @@ class MicrosoftContactsDirectoryMapping(models.Model):
     """Which Entra ID user attribute fills which partner field, and whether it overwrites."""
 
     _name = "microsoft.contacts.directory.mapping"
-    _inherit = ["microsoft.contacts.directory.part"]
+    _inherit = ["microsoft.contacts.directory.resync.mixin"]
     _description = "Entra ID Attribute Mapping"
     _order = "sequence, id"
 

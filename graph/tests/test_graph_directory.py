@@ -1,6 +1,6 @@
 """The directory reader against the simulator: paging, delta, transitive groups, throttling."""
 
-from graph import GraphClient, Pacer, SyncStateLostError
+from graph import GraphClient, GraphError, Pacer, SyncStateLostError
 from graph.directory import DirectoryReader
 
 
@@ -89,3 +89,16 @@ def test_throttling_is_absorbed_by_the_pacer_and_retries(graph_sim):
     assert len(unpaced.all_users().users) == 30
     unpaced.group_member_ids(g["id"] for g in groups)
     assert graph_sim.stats()["throttled_total"] > 0
+
+
+def test_checking_access_reads_one_user_and_says_why_it_cannot(graph_sim):
+    _add_users(graph_sim, 3)
+    _reader(graph_sim).check_users_readable()
+    assert graph_sim.requests_log[-1][1] == "/v1.0/users"
+    graph_sim.inject_fault(path_regex="/users", method="GET", status=403, count=1)
+    try:
+        _reader(graph_sim).check_users_readable()
+    except GraphError as error:
+        assert error.status == 403
+    else:
+        raise AssertionError("a refused read must raise")

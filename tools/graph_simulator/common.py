@@ -78,3 +78,39 @@ STATUS_CODES = {
     503: "ServiceUnavailable",
     504: "GatewayTimeout",
 }
+
+
+USER_ATTRS = {
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+    "jobTitle",
+    "department",
+    "companyName",
+    "mobilePhone",
+    "businessPhones",
+    "officeLocation",
+    "streetAddress",
+    "city",
+    "state",
+    "postalCode",
+    "country",
+    "employeeId",
+    "accountEnabled",
+    "userType",
+    "onPremisesExtensionAttributes",
+    "preferredLanguage",
+}
+
+
+class GraphError(Exception):
+    """Raised by handlers; rendered as a Graph error body."""
+
+    def __init__(self, status, code=None, message="", headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code or STATUS_CODES.get(status, "UnknownError")
+        self.message = message or self.code
+        self.headers = headers or {}

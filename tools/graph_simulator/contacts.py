@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import re
 
+from graph_simulator.common import GraphError
 from graph_simulator.odata import ODataError, ext_prop_key
 
 STRING_PROPS = (
@@ -58,8 +59,6 @@ _LOWER = {p.lower(): p for p in ALL_PROPS}
 
 
 def _err(code, message, status=400):
-    from graph_simulator.simulator import GraphError
-
     return GraphError(status, code, message)
 
 
@@ -252,8 +251,6 @@ def render(c, select=None, expand=None):
 
 
 def check_select(select):
-    from graph_simulator.simulator import GraphError
-
     for s in select or ():
         if s.lower() not in _LOWER and s != "singleValueExtendedProperties":
             raise GraphError(
@@ -273,8 +270,6 @@ def render_folder(f):
 
 
 def create_folder(sim, mb, display_name):
-    from graph_simulator.simulator import GraphError
-
     if not isinstance(display_name, str) or not display_name.strip():
         raise GraphError(400, "ErrorInvalidRequest", "displayName is required.")
     for f in mb["folders"].values():
@@ -291,8 +286,6 @@ def create_folder(sim, mb, display_name):
 
 
 def delete_folder(sim, mb, fid):
-    from graph_simulator.simulator import GraphError
-
     if fid not in mb["folders"]:
         raise KeyError(f"no folder {fid!r}")
     if mb["folders"][fid].get("_default"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlencode
 
 from graph_simulator import contacts as cm
-from graph_simulator.common import Headers, Request, Response
+from graph_simulator.common import USER_ATTRS, GraphError, Headers, Request, Response
 from graph_simulator.odata import (
     ODataError,
     parse_expand_ext_ids,
@@ -19,7 +19,6 @@ from graph_simulator.odata import (
     parse_prefer,
     parse_select,
 )
-from graph_simulator.simulator import GraphError
 
 USER_DEFAULT_SELECT = (
     "businessPhones",
@@ -407,8 +406,6 @@ def _render_user(user, select):
 
 
 def _check_user_select(select):
-    from graph_simulator.simulator import USER_ATTRS
-
     known = {a.lower() for a in USER_ATTRS} | {"id"}
     for s in select or ():
         if s.lower() not in known:

@@ -16,8 +16,10 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from graph_simulator import admin, graph, login
 from graph_simulator import contacts as contact_model
-from graph_simulator.common import STATUS_CODES, Response
+from graph_simulator.common import STATUS_CODES, USER_ATTRS, GraphError, Response
+from graph_simulator.server import make_server
 
 DEFAULTS = {
     "consent_mode": "auto",
@@ -40,43 +42,9 @@ DEFAULTS = {
     "concurrency_retry_after": 1.0,
 }
 
-USER_ATTRS = {
-    "displayName",
-    "givenName",
-    "surname",
-    "mail",
-    "userPrincipalName",
-    "jobTitle",
-    "department",
-    "companyName",
-    "mobilePhone",
-    "businessPhones",
-    "officeLocation",
-    "streetAddress",
-    "city",
-    "state",
-    "postalCode",
-    "country",
-    "employeeId",
-    "accountEnabled",
-    "userType",
-    "onPremisesExtensionAttributes",
-    "preferredLanguage",
-}
 
 LOG_SIZE = 2000
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-
-
-class GraphError(Exception):
-    """Raised by handlers; rendered as a Graph error body."""
-
-    def __init__(self, status, code=None, message="", headers=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code or STATUS_CODES.get(status, "UnknownError")
-        self.message = message or self.code
-        self.headers = headers or {}
 
 
 class GraphSimulator:
@@ -101,8 +69,6 @@ class GraphSimulator:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, host="127.0.0.1", port=0):
-        from graph_simulator.server import make_server
-
         if self._server is not None:
             return self
         if self.state_dir is None:
@@ -731,8 +697,6 @@ class GraphSimulator:
     # ------------------------------------------------------------------ dispatch
     def dispatch(self, req):
         """Entry point for one HTTP request; returns a Response."""
-        from graph_simulator import admin, graph, login
-
         if req.path.startswith("/_sim/") or req.path == "/_sim":
             try:
                 return admin.handle(self, req)

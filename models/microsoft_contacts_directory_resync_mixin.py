@@ -1,11 +1,12 @@
 from odoo import api, fields, models
 
 
-class MicrosoftContactsDirectoryPart(models.AbstractModel):
-    """A line of a directory that decides what is read: changing it means reading all again."""
+class MicrosoftContactsDirectoryResyncMixin(models.AbstractModel):
+    """A line of a directory that decides what is read (a group, a mapped attribute):
+    creating, changing or deleting one makes the next import read everything again."""
 
-    _name = "microsoft.contacts.directory.part"
-    _description = "Entra ID Directory Line"
+    _name = "microsoft.contacts.directory.resync.mixin"
+    _description = "Entra ID Directory Line That Resyncs"
 
     directory_id = fields.Many2one(
         "microsoft.contacts.directory", required=True, ondelete="cascade", index=True
