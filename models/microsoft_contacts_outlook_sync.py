@@ -93,7 +93,11 @@ class SyncJob:
         self.full = False
         self.forget_pairs = False  # a reset found another folder: see _find_synced_folder
         self.custom_domain = False  # the partners come from the user's own domain: time it
-        self.lookups = None  # see _lookups
+        self.lookups = None  # (country resolver, default region): see _lookups
+        self.country_by_code = {}  # filled by _read_lookups with the resolver
+        self.country_code_by_id = {}
+        self.state_by_id = {}
+        self.states_by_country = {}
         self.lines = []
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
         self.incomplete = False  # something of the round was not applied: keep the position

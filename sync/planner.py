@@ -142,6 +142,10 @@ class OdooSide:
     ``not_allowed`` line; ``not_archivable`` partners (id -> why) are unlinked instead of
     archived; without ``may_create`` nothing is created in Odoo (``create_refusal`` says why).
     ``held`` partners (id -> why) are left as they are this run (a record that kept failing).
+
+    ``unchanged``: linked partners still in scope that the adapter did not read because they
+    did not change since the last run (an incremental read): their pairs are unchanged unless
+    their Outlook item changed, which the adapter must then provide the partner for.
     """
 
     partners: Sequence[OdooPartner] = ()
@@ -152,6 +156,7 @@ class OdooSide:
     may_create: bool = True
     create_refusal: str = ""
     held: Mapping[int, str] = field(default_factory=dict)
+    unchanged: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,8 @@ class _Planner:
                 self._item_removed(link, group, recreate)
             elif pid in self.gone:
                 self._partner_gone(link, group)
+            elif pid not in self.partners and pid in self.odoo.unchanged and oid not in self.items:
+                self._add(UNCHANGED, NO_DIRECTION, group, partner_id=pid, outlook_id=oid)
             elif pid not in self.partners:
                 self._add(
                     SKIP,

@@ -8,8 +8,18 @@ from hypothesis import strategies as st
 from sync_fakes import linked_pair as _linked_pair
 from sync_fakes import partner
 
-from sync import CountryResolver, OdooSide, OutlookChanges, Policies, apply_patch, plan_sync
+from sync import (
+    CountryResolver,
+    OdooSide,
+    OutlookChanges,
+    Policies,
+    apply_patch,
+    match_keys,
+    odoo_to_contact,
+    plan_sync,
+)
 from sync.mapping import MappingContext
+from sync.normalize import email_key
 from sync.planner import (
     ARCHIVE_PARTNER,
     CONFLICT,
@@ -212,3 +222,78 @@ def test_property_scope_alone_never_deletes_an_outlook_contact_the_sync_did_not_
             continue
         link = origin[action.outlook_id]
         assert link.created_in_outlook or gone.get(link.partner_id) != "out_of_scope", action
+
+
+# --- an incremental Odoo side plans the same as a full one -----------------------------------
+
+pair_change_st = st.fixed_dictionaries(
+    {
+        "odoo": st.sampled_from(["same", "edited", "out_of_scope", "archived"]),
+        "outlook": st.sampled_from(["same", "edited", "removed"]),
+        "linked": st.sampled_from(["linked", "detached", "unlinked"]),
+        "email": st.sampled_from(["own", "shared"]),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    pairs=st.lists(pair_change_st, max_size=10),
+    policies=policy_st,
+    new_items=st.lists(st.sampled_from(["new", "matches", "shared"]), max_size=4),
+)
+def test_property_an_incremental_read_plans_like_a_full_one(pairs, policies, new_items):
+    """The adapter may read only the partners changed since the last run, the unlinked ones,
+    those of the Outlook items of the round and those an unlinked item may match, passing the
+    other linked ones as `unchanged`: the plan must be the same as with every partner."""
+    links, items, removed, partners, gone, changed = [], [], [], [], {}, set()
+    for pid, spec in enumerate(pairs, start=1):
+        email = "shared@x.com" if spec["email"] == "shared" else f"p{pid}@x.com"
+        part, item, link = linked_pair(pid, f"O{pid}", email=email)
+        if spec["linked"] != "unlinked":
+            links.append(replace(link, detached=spec["linked"] == "detached"))
+        if spec["odoo"] == "edited":
+            part = replace(part, values={**part.values, "function": "Edited"})
+            changed.add(pid)
+        if spec["odoo"] in ("same", "edited"):
+            partners.append(part)
+        elif spec["linked"] != "unlinked":
+            gone[pid] = spec["odoo"]
+        if spec["outlook"] == "edited":
+            items.append(edited(item, jobTitle="Outlook"))
+        elif spec["outlook"] == "removed":
+            removed.append(item["id"])
+    for n, kind in enumerate(new_items):
+        email = {"new": f"new{n}@x.com", "matches": "p1@x.com", "shared": "shared@x.com"}[kind]
+        items.append(
+            {"id": f"N{n}", "displayName": f"New {n}", "emailAddresses": [{"address": email}]}
+        )
+    full = plan(policies, links, items, removed, partners, gone=gone)
+
+    linked = {lk.partner_id for lk in links}
+    touched_items = {i["id"] for i in items} | set(removed)
+    keys = match_keys(
+        links,
+        OutlookChanges(items=items),
+        database_uuid=DB,
+        countries=COUNTRIES,
+        default_region="BE",
+    )
+
+    def needed(part):
+        contact, _ = odoo_to_contact(part.values, CTX)
+        return (
+            part.partner_id in changed
+            or part.partner_id not in linked
+            or any(
+                lk.partner_id == part.partner_id and lk.outlook_id in touched_items for lk in links
+            )
+            or part.partner_id in keys.partner_ids
+            or (contact.email and email_key(contact.email) in keys.emails)
+        )
+
+    read = [p for p in partners if needed(p)]
+    unchanged = frozenset(p.partner_id for p in partners if not needed(p)) & linked
+    partial = plan(policies, links, items, removed, read, gone=gone, unchanged=unchanged)
+    assert partial.actions == full.actions
+    assert partial.withheld == full.withheld
