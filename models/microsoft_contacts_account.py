@@ -283,7 +283,10 @@ class MicrosoftContactsAccount(models.Model):
                         ", ".join(sorted(refused)),
                     )
                 )
-        return super().write(vals)
+        result = super().write(vals)
+        if OWNER_WRITABLE_FIELDS & set(vals):
+            self._read_odoo_whole_next()
+        return result
 
     # -- configuration --------------------------------------------------------------------
 

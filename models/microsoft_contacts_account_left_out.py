@@ -26,6 +26,7 @@ class MicrosoftContactsAccountLeftOut(models.Model):
         """
         self.ensure_one()
         self._hold_sync_lock()
+        self._read_odoo_whole_next()
         Link = self.env["microsoft.contacts.link"].sudo()
         pids = [pid for pid, _oid, _label in records if pid]
         oids = [oid for _pid, oid, _label in records if oid]
@@ -75,6 +76,7 @@ class MicrosoftContactsAccountLeftOut(models.Model):
         """
         self.ensure_one()
         self._hold_sync_lock()
+        self._read_odoo_whole_next()
         Link = self.env["microsoft.contacts.link"].sudo()
         links = links.sudo()
         if partners:

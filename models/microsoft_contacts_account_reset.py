@@ -23,6 +23,7 @@ class MicrosoftContactsAccountReset(models.Model):
         self._check_can_manage()
         for account in self.sudo():
             account._hold_sync_lock()
+            account._read_odoo_whole_next()
             account.write(
                 {"delta_link": False, "folder_reset": True, "initial_sync_confirmed": False}
             )
@@ -39,6 +40,7 @@ class MicrosoftContactsAccountReset(models.Model):
         """
         for account in self.sudo():
             account._hold_sync_lock()
+            account._read_odoo_whole_next()
             stopped = account.link_ids.filtered("excluded").partner_id
             account.excluded_partner_ids = [Command.link(pid) for pid in stopped.ids]
             account.link_ids.unlink()

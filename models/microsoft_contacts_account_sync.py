@@ -26,6 +26,16 @@ SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
 class MicrosoftContactsAccountSync(models.Model):
     _inherit = "microsoft.contacts.account"
 
+    # When the synced folder's Odoo side was last read whole, and read at all by a complete
+    # run: the next run reads only the partners written since (see the sync service).
+    odoo_whole_read_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
+    odoo_read_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
+
+    def _read_odoo_whole_next(self):
+        """The next run reads every partner of the scope: something changed that a read of
+        the partners written since would miss (settings, contacts left out or taken in)."""
+        self.sudo().write({"odoo_read_at": False})
+
     # -- entry points ---------------------------------------------------------------------
 
     @api.model

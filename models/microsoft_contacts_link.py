@@ -74,6 +74,7 @@ class MicrosoftContactsLink(models.Model):
             return
         accounts = rows.account_id
         accounts._hold_sync_lock()
+        accounts._read_odoo_whole_next()
         self.env["microsoft.contacts.sync.retry"].sudo().search(
             [("account_id", "in", accounts.ids), ("partner_id", "in", src_partners.ids)]
         ).unlink()

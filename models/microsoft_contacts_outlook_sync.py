@@ -56,6 +56,7 @@ class SyncTarget:
     find_folder: str  # "_find_synced_folder" or "_find_default_folder"
     odoo_partners: str  # "_partners_in_scope" or "_partners_an_item_may_match"
     writes_outlook: bool = True
+    incremental: bool = False  # between whole reads, only the partners that changed are read
     held_in_outlook: frozenset = frozenset()  # partners another target holds in Outlook
 
 
@@ -93,6 +94,8 @@ class SyncJob:
         self.full = False
         self.forget_pairs = False  # a reset found another folder: see _find_synced_folder
         self.custom_domain = False  # the partners come from the user's own domain: time it
+        self.odoo_read_at = None  # when the Odoo side was read
+        self.whole_read = False  # the whole scope was read (not only what changed)
         self.lookups = None  # (country resolver, default region): see _lookups
         self.country_by_code = {}  # filled by _read_lookups with the resolver
         self.country_code_by_id = {}
@@ -165,6 +168,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
             delta_field="delta_link",
             find_folder="_find_synced_folder",
             odoo_partners="_partners_in_scope",
+            incremental=True,
             held_in_outlook=frozenset(account._default_folder_partner_ids()),
         )
 
@@ -304,12 +308,22 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         if not job.incomplete:
             job.account[job.target.delta_field] = job.delta_link
             self._done_reading_again(job)
+            if job.target.incremental:
+                self._mark_odoo_read(job)
         self._save_lines(job)
         if not message and job.incomplete:
             message = self.env._(
                 "Some changes could not be applied; they are tried again on the next sync."
             )
         job.message, job.blocked = message, plan.blocked
+
+    @api.model
+    def _mark_odoo_read(self, job):
+        """Everything written before this read is synced: the next read may start there."""
+        values = {"odoo_read_at": job.odoo_read_at}
+        if job.whole_read:
+            values["odoo_whole_read_at"] = job.odoo_read_at
+        job.account.write(values)
 
     @api.model
     def _apply_in_chunks(self, job, plan):

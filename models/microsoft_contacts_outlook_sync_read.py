@@ -2,6 +2,7 @@
 
 import json
 import logging
+from datetime import timedelta
 
 from psycopg2 import OperationalError
 
@@ -28,6 +29,12 @@ _logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # How long the search of a custom scope domain may take, in milliseconds.
 CUSTOM_SCOPE_TIMEOUT_MS = 30_000
+# An incremental read takes the partners written since the last complete read began, less
+# this margin (see _read_cutoff).
+INCREMENTAL_MARGIN = timedelta(minutes=5)
+# A whole read of the scope at least this often: what enters the scope without a write of the
+# partner (a renamed tag, a related record) is seen then.
+FULL_READ_EVERY = timedelta(hours=24)
 
 
 def _item_label(item):
@@ -213,7 +220,10 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
     @api.model
     def _read_odoo(self, job, changes):
         """The partners the plan needs (SyncTarget.odoo_partners says which), read as the
-        user sees them, with what the user may do to them."""
+        user sees them, with what the user may do to them. Between whole reads, only those
+        that changed or that the round's Outlook changes concern are read (see
+        _partners_to_read); the other linked ones are passed as unchanged."""
+        job.odoo_read_at = self._read_cutoff()
         domain = getattr(self, job.target.odoo_partners)(job, changes)
         # The user's own Outlook contacts taken into Odoo stay in the sync whatever the scope:
         # an Odoo filter chooses what Odoo sends, not what Outlook may keep.
@@ -224,16 +234,16 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         ]
         if from_outlook:
             domain = expression.OR([domain, [("id", "in", from_outlook)]])
-        scope = self._search_scope(job, domain)
+        in_scope = set(self._search_scope(job, domain).ids)
+        to_read = self._partners_to_read(job, changes, in_scope)
         # Read as the system what the user was found to see: the names of parent companies
         # the user does not see are part of the contact as shown to the user.
         Sudo = job.Partner.sudo()
-        rows = Sudo.browse(scope.ids).read([*PARTNER_COLUMNS, "write_date"], load=None)
+        rows = Sudo.browse(sorted(to_read)).read([*PARTNER_COLUMNS, "write_date"], load=None)
         partners = [
             sp.OdooPartner(row["id"], values, row["write_date"])
             for row, values in zip(rows, self._planner_values(job, rows), strict=True)
         ]
-        in_scope = {row["id"] for row in rows}
         for row in rows:
             job.partner_labels[row["id"]] = (row["name"], row["email"])
         job.existing_partners |= in_scope
@@ -242,8 +252,65 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
             gone=self._gone_partners(job, in_scope),
             held_in_outlook=job.target.held_in_outlook,
             held=self._held_partners(job, rows),
-            **self._user_rights(job, sorted(in_scope)),
+            unchanged=frozenset((in_scope - to_read) & set(job.by_partner)),
+            **self._user_rights(job, sorted(to_read)),
         )
+
+    @api.model
+    def _read_cutoff(self):
+        """From when on the next incremental read must look: Odoo stamps a write with the
+        start of its transaction, so a transaction still running now (ours included) may
+        commit writes stamped before this read; the oldest of their starts, less a margin."""
+        self.env.cr.execute(
+            SQL(
+                """SELECT least(now(), min(xact_start)) AT TIME ZONE 'UTC' - %s
+                     FROM pg_stat_activity
+                    WHERE datname = current_database() AND xact_start IS NOT NULL""",
+                INCREMENTAL_MARGIN,
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _partners_to_read(self, job, changes, in_scope):
+        """Which partners of the scope the plan needs: all of them on a whole read; else
+        those written since the last complete read, those not linked, those whose Outlook
+        contact is in this round or read again, and those an unlinked item may match (the
+        plan is then the same, see test_property_an_incremental_read_plans_like_a_full_one)."""
+        since = self._incremental_since(job, changes)
+        if since is None:
+            job.whole_read = True
+            return set(in_scope)
+        needed = set(
+            job.Partner.sudo()
+            .with_context(active_test=False)
+            .search([("id", "in", sorted(in_scope)), ("write_date", ">", since)])
+            .ids
+        )
+        needed |= in_scope - set(job.by_partner)
+        touched = {item["id"] for item in changes.items} | set(changes.removed)
+        for link in job.links:
+            if link.outlook_id in touched or link.resumed or link.snapshot is None:
+                needed.add(link.partner_id)
+        needed |= set(self._match_candidates(job, changes))
+        return needed & in_scope
+
+    @api.model
+    def _incremental_since(self, job, changes):
+        """The time partners must have been written after to be read, or None: read all."""
+        account = job.account
+        last, whole = account.odoo_read_at, account.odoo_whole_read_at
+        if (
+            job.dry_run
+            or not job.target.incremental
+            or changes.complete
+            or job.forget_pairs
+            or not last
+            or not whole
+            or whole < job.odoo_read_at - FULL_READ_EVERY
+        ):
+            return None
+        return last
 
     @api.model
     def _planner_values(self, job, rows):
@@ -307,6 +374,14 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         """One way into Odoo, a partner no item pairs with yields nothing: the linked partners
         and those an unlinked item of the round may match (sync.match_keys) are enough."""
         linked = {lk.partner_id for lk in job.links if not lk.detached and lk.partner_id > 0}
+        wanted = linked | self._match_candidates(job, changes)
+        return [("is_company", "=", False), ("id", "in", sorted(wanted))]
+
+    @api.model
+    def _match_candidates(self, job, changes):
+        """Partners the round's unlinked items may match: named by our extended property, or
+        holding one of their emails or phones (all of them, or an ambiguity would be missed;
+        a few more do no harm: the planner compares exactly)."""
         resolver, region = self._lookups(job)
         keys = sp.match_keys(
             job.links,
@@ -315,13 +390,12 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
             countries=resolver,
             default_region=region,
         )
-        # All of them, or an ambiguity would be missed; a few more do no harm.
-        wanted = linked | set(keys.partner_ids)
+        found = set(keys.partner_ids)
         if keys.emails:
-            wanted.update(job.Partner.search(_email_domain(keys.emails)).ids)
+            found.update(job.Partner.search(_email_domain(keys.emails)).ids)
         if keys.phones:
-            wanted.update(self._partners_by_phone(job, keys.phones))
-        return [("is_company", "=", False), ("id", "in", sorted(wanted))]
+            found.update(self._partners_by_phone(job, keys.phones))
+        return found
 
     @api.model
     def _partners_by_phone(self, job, phones):
