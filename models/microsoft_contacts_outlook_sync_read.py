@@ -11,7 +11,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL, email_normalize, escape_psql
 
-from ..graph import ContactFolder, FolderGoneError
+from ..graph import ContactFolder, FolderGoneError, NotFoundError
 from ..sync import planner as sp
 from ..sync.contact import Snapshot
 from ..sync.mapping import ODOO_TEXT_KEYS, PARTNER_COLUMNS, PARTNER_REF_PROPERTY_ID
@@ -102,6 +102,8 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         account, client = job.account, job.client
         if account.folder_id and not account.folder_reset:
             folder = ContactFolder(client, account.folder_id)
+            if account.delta_link:
+                return folder  # its delta round tells whether it is gone: one request fewer
             if folder.exists():
                 return folder
             if account.delta_link or account.link_ids.filtered(lambda lk: not lk.detached):
@@ -184,7 +186,13 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
             job.full = True
             return sp.OutlookChanges(complete=True)
         read_from = job.account[job.target.delta_field] if job.read_from is None else job.read_from
-        changes = job.folder.changes(read_from or None)
+        try:
+            changes = job.folder.changes(read_from or None)
+        except NotFoundError:
+            if read_from and not job.folder.exists():
+                # Synced before and vanished: nothing may be read as deleted.
+                raise FolderGoneError() from None
+            raise
         if changes.full and read_from:
             _logger.info("Outlook account %s: delta state lost, reading all", job.account.id)
         job.delta_link, job.full = changes.delta_link, changes.full
