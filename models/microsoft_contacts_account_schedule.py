@@ -12,6 +12,10 @@ SCHEDULE_SELECTION = [
 ]
 DEFAULT_SCHEDULE = "half_hourly"
 DEFAULT_EVERY_HOURS = 2
+SYNC_CRON = "microsoft_contacts.ir_cron_microsoft_contacts_sync"
+# Accounts synced at the same time, one cron job each (Odoo runs one job on one thread).
+DEFAULT_SYNC_WORKERS = 2
+MAX_SYNC_WORKERS = 16
 # (interval_number, interval_type) of ir.cron per schedule; "every_hours" takes its hours.
 CRON_INTERVALS = {
     "half_hourly": (30, "minutes"),
@@ -65,14 +69,65 @@ class MicrosoftContactsAccountSchedule(models.Model):
         return timedelta(**{interval_type: number}) * 2 / 3
 
     @api.model
-    def _apply_sync_schedule(self, changed=True):
-        """Make the sync cron follow Settings; its next call moves only for a new schedule."""
-        cron = self.env.ref(
-            "microsoft_contacts.ir_cron_microsoft_contacts_sync", raise_if_not_found=False
-        )
+    def _get_sync_workers(self):
+        """How many accounts sync at the same time (Settings), within 1 and MAX_SYNC_WORKERS."""
+        value = self.env["ir.config_parameter"].sudo().get_param("microsoft_contacts.sync_workers")
+        try:
+            workers = int(value or DEFAULT_SYNC_WORKERS)
+        except ValueError:
+            workers = DEFAULT_SYNC_WORKERS
+        return min(max(workers, 1), MAX_SYNC_WORKERS)
+
+    @api.model
+    def _get_sync_crons(self):
+        """The sync cron and its copies, one per parallel worker (the first is the original)."""
+        cron = self.env.ref(SYNC_CRON, raise_if_not_found=False)
         if not cron:
-            return
+            return self.env["ir.cron"]
         cron = cron.sudo()
+        copies = (
+            self.env["ir.cron"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("model_id", "=", cron.model_id.id),
+                    ("code", "=", cron.code),
+                    ("id", "!=", cron.id),
+                ],
+                order="id",
+            )
+        )
+        return cron | copies
+
+    @api.model
+    def _apply_sync_workers(self):
+        """As many sync crons as Settings ask for workers, all on the original's schedule."""
+        crons = self._get_sync_crons()
+        if not crons:
+            return
+        wanted = self._get_sync_workers()
+        main = crons[0]
+        crons[wanted:].unlink()
+        for number in range(len(crons) + 1, wanted + 1):
+            main.copy(
+                {
+                    "name": self.env._(
+                        "%(name)s (worker %(number)s)", name=main.name, number=number
+                    ),
+                    "nextcall": main.nextcall,
+                    "active": main.active,
+                }
+            )
+
+    @api.model
+    def _apply_sync_schedule(self, changed=True):
+        """Make the sync crons follow Settings; their next call moves only for a new schedule."""
+        self._apply_sync_workers()
+        crons = self._get_sync_crons()
+        if not crons:
+            return
+        cron = crons[0]
         schedule = kind, _every_hours, daily_at = self._get_sync_schedule()
         number, interval_type = self._get_sync_cron_interval(schedule)
         if not changed and (cron.interval_number, cron.interval_type) == (number, interval_type):
@@ -85,6 +140,6 @@ class MicrosoftContactsAccountSchedule(models.Model):
         else:
             # Sooner when the period got shorter; never later than the call already planned.
             nextcall = min(cron.nextcall, now + timedelta(**{interval_type: number}))
-        cron.write(
+        crons.write(
             {"interval_number": number, "interval_type": interval_type, "nextcall": nextcall}
         )

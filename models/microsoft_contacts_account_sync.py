@@ -65,13 +65,17 @@ class MicrosoftContactsAccountSync(models.Model):
         done = 0
         auto_commit = self._sync_auto_commit()
         for index, account in enumerate(due):
+            # Another worker's account is skipped before its row is touched: writing it
+            # would wait for that worker's commit.
+            if not account._lock_sync():
+                continue
             requester = account.sync_requested_by_id
             if requester:
                 # Served by this run: a click while it runs is told a sync is running.
                 account.sync_requested_by_id = False
             try:
                 with nullcontext() if auto_commit else self.env.cr.savepoint():
-                    run = account._sync_outlook(trigger_user=requester or None)
+                    account._sync_outlook(trigger_user=requester or None)
             except Exception:
                 # _sync_outlook logs its own failures on the run; this is a last resort so
                 # that one account never stops the others.
@@ -79,11 +83,6 @@ class MicrosoftContactsAccountSync(models.Model):
                 if auto_commit:
                     self.env.cr.rollback()
                 account.last_sync_at = fields.Datetime.now()
-                run = True
-            if run is None:
-                # Another worker holds this account: its request waits; try the next one.
-                account.sync_requested_by_id = requester
-                continue
             done = 1
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - index - 1)
             return

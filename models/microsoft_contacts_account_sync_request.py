@@ -11,8 +11,6 @@ from odoo import api, fields, models
 
 from .microsoft_contacts_account import CONNECT_ROUTE
 
-SYNC_CRON = "microsoft_contacts.ir_cron_microsoft_contacts_sync"
-
 
 class MicrosoftContactsAccountSyncRequest(models.Model):
     _inherit = "microsoft.contacts.account"
@@ -78,9 +76,10 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
         )
 
     def _request_sync(self, user):
-        """Queue a sync for the cron worker, which serves requested accounts first."""
+        """Queue a sync for the cron workers, which serve requested accounts first."""
         self.sudo().write({"sync_requested_by_id": user.id})
-        self.env.ref(SYNC_CRON)._trigger()
+        for cron in self._get_sync_crons():
+            cron._trigger()
 
     def action_preview(self):
         """The account form's Preview: what the next sync would do, to choose from."""

@@ -13,6 +13,8 @@ from .microsoft_contacts_account import (
 from .microsoft_contacts_account_schedule import (
     DEFAULT_EVERY_HOURS,
     DEFAULT_SCHEDULE,
+    DEFAULT_SYNC_WORKERS,
+    MAX_SYNC_WORKERS,
     SCHEDULE_SELECTION,
 )
 from .microsoft_contacts_sync_run import DEFAULT_KEEP_RUNS
@@ -110,6 +112,14 @@ class ResConfigSettings(models.TransientModel):
         default=0.0,
         help="In the company's timezone (yours when the company has none).",
     )
+    microsoft_contacts_sync_workers = fields.Integer(
+        "Parallel Syncs",
+        config_parameter="microsoft_contacts.sync_workers",
+        default=DEFAULT_SYNC_WORKERS,
+        help="How many accounts sync at the same time, each on a cron thread of its own: Odoo "
+        "needs at least as many cron threads (max_cron_threads, or workers in multiprocess "
+        "mode). Each account is synced by one of them at a time.",
+    )
     microsoft_contacts_log_keep_runs = fields.Integer(
         "Runs Kept in the Sync Log",
         config_parameter="microsoft_contacts.log_keep_runs",
@@ -129,6 +139,7 @@ class ResConfigSettings(models.TransientModel):
         "microsoft_contacts_sync_every_hours",
         "microsoft_contacts_sync_daily_at",
         "microsoft_contacts_log_keep_runs",
+        "microsoft_contacts_sync_workers",
     )
     def _check_microsoft_contacts_schedule(self):
         for settings in self:
@@ -143,6 +154,10 @@ class ResConfigSettings(models.TransientModel):
                 )
             if settings.microsoft_contacts_log_keep_runs < 1:
                 raise ValidationError(self.env._("The sync log keeps at least one run."))
+            if not 1 <= settings.microsoft_contacts_sync_workers <= MAX_SYNC_WORKERS:
+                raise ValidationError(
+                    self.env._("Parallel syncs: enter a number from 1 to %s.", MAX_SYNC_WORKERS)
+                )
 
     def set_values(self):
         Account = self.env["microsoft.contacts.account"]

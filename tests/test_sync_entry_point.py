@@ -12,7 +12,7 @@ from odoo.addons.microsoft_contacts.models.microsoft_contacts_account_sync impor
     SYNC_LOCK_CLASS,
 )
 
-from .common import OutlookSyncCase, first_email
+from .common import OutlookSyncCase, first_email, new_contacts_user, sign_in_account
 
 FOLDER = "Odoo Contacts"
 SYNC_CRON = "microsoft_contacts.ir_cron_microsoft_contacts_sync"
@@ -156,3 +156,29 @@ class TestSyncEntryPoint(OutlookSyncCase):
         due_run = Run.search([("account_id", "=", due.id)])
         self.assertEqual(due_run.state, "failed")
         self.assertFalse(due_run.user_id)
+
+    def test_parallel_workers_never_sync_one_account_twice_nor_wait_for_each_other(self):
+        """Another worker (another process) holds our account: the cron goes on with the next
+        account, without touching ours, whose request is served once it is free."""
+        Account, Run = (
+            self.env["microsoft.contacts.account"],
+            self.env["microsoft.contacts.sync.run"],
+        )
+        self.account.sudo().initial_sync_confirmed = True
+        self._press()
+        self.simulator.add_user("wanda@contoso.test", display_name="Wanda Worker")
+        other = Account.create({"user_id": new_contacts_user(self.env, "wanda_worker").id})
+        sign_in_account(other, self.simulator, self.redirect_uri, "wanda@contoso.test")
+        other.sudo().initial_sync_confirmed = True
+        self.env.flush_all()
+        with self.registry.cursor() as worker:
+            worker.execute(
+                SQL("SELECT pg_advisory_xact_lock(%s, %s)", SYNC_LOCK_CLASS, self.account.id)
+            )
+            Account._cron_sync_accounts()
+            self.assertEqual(Run.search([("source", "=", "outlook")]).account_id, other)
+            self.assertEqual(self.account.sync_requested_by_id, self.account_user, "left alone")
+        Account._cron_sync_accounts()
+        runs = Run.search([("account_id", "=", self.account.id)])
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs.user_id, self.account_user, "the request is served now")

@@ -142,3 +142,19 @@ class TestSyncSchedule(TransactionCase):
         self._save(microsoft_contacts_sync_schedule="half_hourly")
         self.Account._cron_sync_accounts()
         self.assertEqual(len(Run.search([("account_id", "=", account.id)])), 1)
+
+    def test_parallel_syncs_are_cron_jobs_on_the_same_schedule(self):
+        crons = self.Account._get_sync_crons()
+        self.assertEqual(crons[0], self.cron)
+        self.assertEqual(len(crons), 2, "two by default, made on install")
+        self._save(microsoft_contacts_sync_workers=4, microsoft_contacts_sync_schedule="hourly")
+        crons = self.Account._get_sync_crons()
+        self.assertEqual(len(crons), 4)
+        self.assertEqual(set(crons.mapped("interval_number")), {1})
+        self.assertEqual(set(crons.mapped("interval_type")), {"hours"})
+        self.assertEqual(len(set(crons.mapped("nextcall"))), 1)
+        self.assertEqual(set(crons.mapped("code")), {"model._cron_sync_accounts()"})
+        self._save(microsoft_contacts_sync_workers=1)
+        self.assertEqual(self.Account._get_sync_crons(), self.cron)
+        with self.assertRaises(ValidationError):
+            self._save(microsoft_contacts_sync_workers=17)
