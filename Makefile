@@ -9,6 +9,8 @@
 #               sync (restart the demo to take them again)
 #   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
 #   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op, throttled
+#   make bench-scale  many accounts (BENCH_ACCOUNTS=200 x BENCH_CONTACTS=1000) synced by
+#               BENCH_WORKERS=2 cron workers, BENCH_CYCLES=3 cycles of 1 % churn (needs Odoo)
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of
 #   ../odoo, /opt/odoo18, /opt/odoo that holds an Odoo 18 tree.
 # PYTHON: the interpreter the virtualenv is built from (3.10-3.12). Default: python3.
@@ -18,7 +20,7 @@ VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
 .PHONY: test test-unit test-odoo lint venv clean demo demo-check demo-screenshots bench-directory \
-	bench-sync
+	bench-sync bench-scale
 
 test:
 	@bash tools/run_tests.sh all
@@ -41,6 +43,9 @@ bench-directory:
 
 bench-sync:
 	@ODOO_TIER_TAGS=microsoft_contacts_bench_sync bash tools/run_tests.sh odoo
+
+bench-scale:
+	@bash tools/bench_scale.sh
 
 # DEMO_PORT (Odoo, default 8069) and DEMO_SIM_PORT (the simulator, default 8443) move the ports.
 demo:

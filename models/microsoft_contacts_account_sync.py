@@ -10,15 +10,18 @@ import threading
 import zlib
 from contextlib import nullcontext
 
+from psycopg2.errors import LockNotAvailable, SerializationFailure
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from ..graph import AuthExpiredError, FolderGoneError, GraphError
-from .microsoft_contacts_outlook_sync import SyncLockLostError
 
 _logger = logging.getLogger(__name__)
 
+# Due accounts a cron call considers (fairly ordered): more than parallel workers can hold.
+DUE_BATCH = 64
 # Namespace of the PostgreSQL advisory locks that keep one run per account at a time.
 SYNC_LOCK_CLASS = zlib.crc32(b"microsoft.contacts.account.sync") & 0x7FFFFFFF
 
@@ -42,7 +45,7 @@ class MicrosoftContactsAccountSync(models.Model):
     def _cron_sync_accounts(self):
         """One account per call, requested ones first, then due ones; the cron calls again
         while some remain. Accounts whose first sync the user has not confirmed wait; those of
-        users who left are disconnected, never synced."""
+        users who left are disconnected, never synced. Returns how many it synced (0 or 1)."""
         self.sudo().search(self._offboarded_domain())._offboard()
         ready = [
             ("state", "=", "connected"),
@@ -53,6 +56,7 @@ class MicrosoftContactsAccountSync(models.Model):
         requested = self.sudo().search(
             [*ready, ("sync_requested_by_id", "!=", False)], order="write_date, id"
         )
+        # The first ones in line are enough: a call syncs one, the others are busy elsewhere.
         due = requested | self.sudo().search(
             [
                 *ready,
@@ -61,13 +65,12 @@ class MicrosoftContactsAccountSync(models.Model):
                 ("last_sync_at", "<=", fields.Datetime.now() - self._get_sync_interval()),
             ],
             order="last_sync_at asc nulls first, id",
+            limit=DUE_BATCH,
         )
         done = 0
         auto_commit = self._sync_auto_commit()
         for index, account in enumerate(due):
-            # Another worker's account is skipped before its row is touched: writing it
-            # would wait for that worker's commit.
-            if not account._lock_sync():
+            if not account._claim_for_cron():
                 continue
             requester = account.sync_requested_by_id
             if requester:
@@ -84,9 +87,11 @@ class MicrosoftContactsAccountSync(models.Model):
                     self.env.cr.rollback()
                 account.last_sync_at = fields.Datetime.now()
             done = 1
-            self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - index - 1)
-            return
+            remaining = len(due) - index - 1 or int(len(due) - len(requested) >= DUE_BATCH)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            return done
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done
 
     def _sync_outlook(self, trigger_user=None, confirm_deletions=False, chosen=None):
         """Run one sync; returns the run, or None when another worker holds the account.
@@ -101,9 +106,16 @@ class MicrosoftContactsAccountSync(models.Model):
         if account._is_offboarded():
             account._offboard()
             return account.sync_run_ids[:1]
-        if not account._lock_sync():
+        if not account._lock_sync_for_run():
             _logger.info("Outlook account %s is being synced by another worker", self.id)
             return None
+        try:
+            return account._run_locked(trigger_user, confirm_deletions, chosen)
+        finally:
+            account._unlock_sync_for_run()
+
+    def _run_locked(self, trigger_user, confirm_deletions, chosen):
+        account = self
         run = (
             self.env["microsoft.contacts.sync.run"]
             .sudo()
@@ -151,6 +163,35 @@ class MicrosoftContactsAccountSync(models.Model):
             not getattr(threading.current_thread(), "testing", False),
         )
 
+    def _claim_for_cron(self):
+        """Whether this cron worker may sync this account now. Another worker's account is
+        skipped before its row is written (that would wait for the worker's commit), and so
+        is one another worker synced since this transaction began (its snapshot, which made
+        the account due, is stale): the row's lock tells both, without waiting."""
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT 1 FROM %s WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                        SQL.identifier(self._table),
+                        self.id,
+                    )
+                )
+        except (LockNotAvailable, SerializationFailure):
+            return False
+        return not self._is_sync_running()
+
+    def _lock_sync_for_run(self):
+        """Take this account's sync lock for a run, across its commits; False if held.
+
+        A session lock: a run commits after each chunk, and the lock must not be free in
+        between. PostgreSQL frees it if the worker dies; the run frees it when it ends."""
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_lock(%s, %s)", SYNC_LOCK_CLASS, self.id))
+        return self.env.cr.fetchone()[0]
+
+    def _unlock_sync_for_run(self):
+        self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", SYNC_LOCK_CLASS, self.id))
+
     def _lock_sync(self):
         """Take this account's sync lock for the current transaction; False if held."""
         self.env.cr.execute(
@@ -193,8 +234,6 @@ class MicrosoftContactsAccountSync(models.Model):
         self.env.cr.rollback()
         if token_cache != self.token_cache:
             self.token_cache = token_cache
-        if not self._lock_sync():
-            raise SyncLockLostError()
 
     def _end_failed_run(self, run, error, auto_commit):
         """Record why the run stopped; with commits, back to the last chunk first."""
@@ -209,8 +248,6 @@ class MicrosoftContactsAccountSync(models.Model):
                 "Outlook sync of this account to sync again.",
                 self.folder_name,
             )
-        elif isinstance(error, SyncLockLostError):
-            message = self.env._("Another worker took this account over; the sync goes on there.")
         elif isinstance(error, GraphError | UserError):
             _logger.info("Outlook sync of account %s failed: %s", self.id, error)
             message = str(error)

@@ -15,7 +15,6 @@ sync/README.md says what each step must do; this file runs them and commits per 
 """
 
 import logging
-import time
 from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -28,18 +27,12 @@ from ..sync import preview as sp_preview
 
 # Record pairs applied between two commits (a crash keeps what the earlier chunks did).
 DEFAULT_CHUNK_SIZE = 500
-# How long a run waits to take its lock again after a commit.
-LOCK_WAIT_SECONDS = 60
 OUTLOOK_KINDS = frozenset(
     {sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK, sp.UPDATE_OUTLOOK, sp.DELETE_IN_OUTLOOK}
 )
 COUNT_KEYS = ("new", "updated", "unchanged", "archived", "failed")
 
 _logger = logging.getLogger(__name__)
-
-
-class SyncLockLostError(Exception):
-    """Another worker took the account between a commit and the lock taken again."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +101,9 @@ class SyncJob:
         self.blocked = False  # the mass-deletion guard held the plan back
         self.links = []  # sync.Link of this target
         self.read_again = None  # link rows whose Outlook contact is read by id
-        self.by_partner = {}  # partner id (or -row id) -> link row
-        self.by_outlook = {}  # Outlook id -> link row
+        self.by_partner = {}  # partner id (or -row id) -> StoredLink
+        self.by_outlook = {}  # Outlook id -> StoredLink
+        self.snapshots = {}  # partner id (or -row id) -> the link's snapshot, as stored
         self.partner_labels = {}  # partner id -> (name, email)
         self.item_labels = {}  # Outlook id -> (name, email)
         self.existing_partners = set()
@@ -271,7 +265,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         odoo_side = self._read_odoo(job, changes)
         return sp.plan_sync(
             job.policies,
-            job.links,
+            self._links_for_plan(job, odoo_side, changes),
             changes,
             odoo_side,
             database_uuid=self._database_uuid(),
@@ -374,14 +368,8 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
 
     @api.model
     def _commit(self, account):
-        """Commit, then take the account's sync lock again (a transaction lock)."""
+        """Commit what is done; the run's lock outlives it (see _lock_sync_for_run)."""
         self.env.cr.commit()  # pylint: disable=invalid-commit
-        # A preview may hold the lock for its request meanwhile: wait for it, a while.
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while not account._lock_sync():
-            if time.monotonic() > deadline:
-                raise SyncLockLostError()
-            time.sleep(0.5)
 
     @api.model
     def _finish_run(self, job, notes=()):

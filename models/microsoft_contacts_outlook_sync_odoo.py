@@ -10,6 +10,7 @@ from odoo.tools import escape_psql
 from ..sync import planner as sp
 from ..sync.companies import address_key, keeps_own_address, name_key, pick_company
 from ..sync.mapping import ADDRESS_COLUMNS, ODOO_TEXT_KEYS
+from .microsoft_contacts_outlook_sync_read import StoredLink
 
 
 class MicrosoftContactsOutlookSyncOdoo(models.AbstractModel):
@@ -118,7 +119,7 @@ class MicrosoftContactsOutlookSyncOdoo(models.AbstractModel):
         if new_links:
             rows = job.Link.create([values for values, _holder in new_links])
             for (_values, holder), row in zip(new_links, rows, strict=True):
-                holder.append(row)
+                holder.append(StoredLink.of(row))
         return effects
 
     # -- partner values -------------------------------------------------------------------
@@ -284,11 +285,11 @@ class MicrosoftContactsOutlookSyncOdoo(models.AbstractModel):
         if not row:
             return []
         if op == sp.LINK_DETACH:
-            row.write({"detached": True, "synced_at": fields.Datetime.now()})
+            job.Link.browse(row.id).write({"detached": True, "synced_at": fields.Datetime.now()})
             return []
-        # LINK_DELETE: read the keys first, the effect runs once the row is gone.
+        # LINK_DELETE: the effect runs once the row is gone.
         ref, outlook_id = row.partner_ref, row.outlook_id
-        row.unlink()
+        job.Link.browse(row.id).unlink()
 
         def forget():
             job.by_partner.pop(ref, None)
@@ -312,12 +313,12 @@ class MicrosoftContactsOutlookSyncOdoo(models.AbstractModel):
         if action.created_in_outlook:
             vals["created_in_outlook"] = True  # never unset: the item stays the sync's
         other = job.by_outlook.get(oid)
-        if row and other and other != row:
-            other.unlink()  # a stale row holding this Outlook id
+        if row and other and other.id != row.id:
+            job.Link.browse(other.id).unlink()  # a stale row holding this Outlook id
         if row:
             old_pid, old_oid = row.partner_ref, row.outlook_id
-            row.write(vals)
-            holder = [row]
+            job.Link.browse(row.id).write(vals)
+            holder = [StoredLink.of(job.Link.browse(row.id))]
         else:
             old_pid = old_oid = None
             holder = []
@@ -325,7 +326,7 @@ class MicrosoftContactsOutlookSyncOdoo(models.AbstractModel):
 
         def index():
             row = holder[0]
-            if other and other != row:
+            if other and other.id != row.id:
                 job.by_outlook.pop(oid, None)
                 job.by_partner.pop(other.partner_ref, None)
             if old_pid is not None:

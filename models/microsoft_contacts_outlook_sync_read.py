@@ -2,6 +2,7 @@
 
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from psycopg2 import OperationalError
@@ -35,6 +36,38 @@ INCREMENTAL_MARGIN = timedelta(minutes=5)
 # A whole read of the scope at least this often: what enters the scope without a write of the
 # partner (a renamed tag, a related record) is seen then.
 FULL_READ_EVERY = timedelta(hours=24)
+
+
+LINK_COLUMNS = [
+    "partner_id",
+    "partner_ref",
+    "outlook_id",
+    "snapshot",
+    "change_key",
+    "detached",
+    "read_again",
+    "created_in_outlook",
+]
+
+
+class StoredLink:
+    """What a run keeps of a link row: its keys and state (the row itself is browsed to be
+    written, see microsoft_contacts_outlook_sync_odoo.py)."""
+
+    __slots__ = ("created_in_outlook", "detached", "id", "outlook_id", "partner_ref")
+    STATE = ("created_in_outlook", "detached", "outlook_id", "partner_ref")
+
+    def __init__(self, row):
+        self.id = row["id"]
+        self.partner_ref = row["partner_ref"]
+        self.outlook_id = row["outlook_id"]
+        self.detached = row["detached"]
+        self.created_in_outlook = row["created_in_outlook"]
+
+    @classmethod
+    def of(cls, record):
+        """The same, of a link record (one just written or created)."""
+        return cls({"id": record.id, **{name: record[name] for name in cls.STATE}})
 
 
 def _item_label(item):
@@ -140,43 +173,69 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
             .sudo()
             .search([("account_id", "=", job.account.id), ("target", "=", job.target.name)])
         }
-        rows = job.Link.search([("account_id", "=", job.account.id)])
+        domain = [("account_id", "=", job.account.id)]
         if job.forget_pairs:
             # The synced pairs of the folder used before a reset: their contacts are matched
             # anew in this one. Pairs that record a decision (left out, no longer synced, a
             # contact archived or deleted in Odoo) stay.
-            stale = rows.filtered(
-                lambda row: (not row.detached and row.partner_id.active)
-                or (row.read_again and not row.partner_ref)
+            stale = job.Link.search(
+                [
+                    *domain,
+                    "|",
+                    "&",
+                    ("detached", "=", False),
+                    ("partner_id.active", "=", True),
+                    "&",
+                    ("read_again", "=", True),
+                    ("partner_ref", "=", 0),
+                ]
             )
             if not job.dry_run:
                 stale.unlink()
-            rows -= stale
+            domain.append(("id", "not in", stale.ids))
+        # Read as plain values: an account holds thousands of pairs, read at every run.
+        rows = job.Link.search_read(domain, LINK_COLUMNS, order="id", load=None)
         # Taken in again after a stop: their Outlook contacts are read again (_read_outlook).
-        job.read_again = rows.filtered("read_again")
+        job.read_again = job.Link.browse([row["id"] for row in rows if row["read_again"]])
         for row in rows:
-            job.by_outlook[row.outlook_id] = row
-            if row.read_again and not row.partner_ref:
+            stored = StoredLink(row)
+            job.by_outlook[stored.outlook_id] = stored
+            if row["read_again"] and not row["partner_ref"]:
                 continue  # an Outlook contact alone: planned as a new one, matched or created
             # An Outlook contact left out of the sync has no partner: its own key keeps it
             # apart from the others (the planner holds one link per partner id).
-            pid = row.partner_ref or row.partner_id.id or -row.id
-            job.by_partner[pid] = row
-            try:
-                snapshot = Snapshot.from_json(json.loads(row.snapshot)) if row.snapshot else None
-            except ValueError:
-                snapshot = None
+            pid = row["partner_ref"] or row["partner_id"] or -row["id"]
+            job.by_partner[pid] = stored
+            job.snapshots[pid] = row["snapshot"]
             job.links.append(
                 sp.Link(
-                    row.outlook_id,
+                    stored.outlook_id,
                     pid,
-                    snapshot,
-                    row.change_key or None,
-                    row.detached,
-                    resumed=row.read_again,
-                    created_in_outlook=row.created_in_outlook,
+                    None,  # parsed for the pairs the plan looks at (_links_for_plan)
+                    row["change_key"] or None,
+                    stored.detached,
+                    resumed=row["read_again"],
+                    created_in_outlook=stored.created_in_outlook,
                 )
             )
+
+    @api.model
+    def _links_for_plan(self, job, odoo_side, changes):
+        """The links with the snapshots the plan needs: those of the partners read, and all
+        of them when unlinked Outlook contacts are matched (Outlook's view of the linked
+        ones counts for uniqueness)."""
+        unlinked = any(item.get("id") not in job.by_outlook for item in changes.items)
+        read = {partner.partner_id for partner in odoo_side.partners}
+        links = []
+        for link in job.links:
+            text = job.snapshots.get(link.partner_id)
+            if text and (unlinked or link.partner_id in read):
+                try:
+                    link = replace(link, snapshot=Snapshot.from_json(json.loads(text)))
+                except ValueError:
+                    pass  # unreadable: the pair is read again (planned as without one)
+            links.append(link)
+        return links
 
     # -- Outlook --------------------------------------------------------------------------
 
@@ -298,7 +357,7 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         needed |= in_scope - set(job.by_partner)
         touched = {item["id"] for item in changes.items} | set(changes.removed)
         for link in job.links:
-            if link.outlook_id in touched or link.resumed or link.snapshot is None:
+            if link.outlook_id in touched or link.resumed or not job.snapshots.get(link.partner_id):
                 needed.add(link.partner_id)
         needed |= set(self._match_candidates(job, changes))
         return needed & in_scope
