@@ -139,6 +139,14 @@ class RecordActions:
         self.change_key = None
 
 
+def _only_counted(record):
+    """An unchanged pair with nothing to store and nothing to say."""
+    if len(record.actions) != 1:
+        return False
+    action = record.actions[0]
+    return action.kind == sp.UNCHANGED and not action.link_op and not action.problems
+
+
 class MicrosoftContactsOutlookSync(models.AbstractModel):
     _name = "microsoft.contacts.outlook.sync"
     _description = "Outlook Contacts Sync"
@@ -331,7 +339,12 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         quiet = {sp.UNCHANGED, sp.SKIP}
         busy, idle = [], []
         for record in records.values():
-            (busy if any(a.kind not in quiet for a in record.actions) else idle).append(record)
+            if _only_counted(record):
+                job.counts["unchanged"] += 1  # most pairs of a run: no write, no line
+            elif any(a.kind not in quiet for a in record.actions):
+                busy.append(record)
+            else:
+                idle.append(record)
         self._apply_chunk(job, idle)
         for start in range(0, len(busy), job.chunk_size):
             if start:

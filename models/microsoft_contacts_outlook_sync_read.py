@@ -70,6 +70,11 @@ class StoredLink:
         return cls({"id": record.id, **{name: record[name] for name in cls.STATE}})
 
 
+# (database, language, what the tables look like) -> countries, aliases, states
+_LOOKUPS = {}
+MAX_CACHED_LOOKUPS = 32
+
+
 def _item_label(item):
     """(name, email) of an Outlook item for the log, whatever types Graph sent."""
     name = item.get("displayName")
@@ -96,23 +101,13 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
 
     @api.model
     def _read_lookups(self, job):
-        Country = self.env["res.country"].sudo()
-        countries = Country.search_read([], ["code", "name"])
+        countries, aliases, all_states = self._countries_and_states(job.user.lang)
         job.country_by_code = {c["code"].upper(): c["id"] for c in countries if c["code"]}
         job.country_code_by_id = {c["id"]: c["code"].upper() for c in countries if c["code"]}
-        aliases = {}
-        if job.user.lang:
-            for country in Country.with_context(lang=job.user.lang).search_read(
-                [], ["code", "name"]
-            ):
-                if country["code"]:
-                    aliases[country["name"]] = country["code"]
         states = {}
         job.state_by_id = {}
         job.states_by_country = {}
-        for state in (
-            self.env["res.country.state"].sudo().search_read([], ["code", "name", "country_id"])
-        ):
+        for state in all_states:
             code = job.country_code_by_id.get(state["country_id"][0])
             if not code:
                 continue
@@ -124,6 +119,35 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         )
         region = job.user.company_id.country_id.code
         return resolver, region.upper() if region else None
+
+    @api.model
+    def _countries_and_states(self, lang):
+        """Countries, their names in `lang`, and states: read once per process while they do
+        not change (every run of every account needs them)."""
+        cr = self.env.cr
+        cr.execute(
+            """SELECT (SELECT max(write_date) FROM res_country),
+                      (SELECT count(*) FROM res_country),
+                      (SELECT max(write_date) FROM res_country_state),
+                      (SELECT count(*) FROM res_country_state)"""
+        )
+        key = (cr.dbname, lang or "", *cr.fetchone())
+        cached = _LOOKUPS.get(key)
+        if cached is None:
+            Country = self.env["res.country"].sudo()
+            countries = Country.search_read([], ["code", "name"])
+            aliases = {}
+            if lang:
+                for country in Country.with_context(lang=lang).search_read([], ["code", "name"]):
+                    if country["code"]:
+                        aliases[country["name"]] = country["code"]
+            states = (
+                self.env["res.country.state"].sudo().search_read([], ["code", "name", "country_id"])
+            )
+            if len(_LOOKUPS) >= MAX_CACHED_LOOKUPS:
+                _LOOKUPS.clear()  # databases, languages or countries changed: start afresh
+            cached = _LOOKUPS[key] = (countries, aliases, states)
+        return cached
 
     # -- folders (SyncTarget.find_folder) ----------------------------------------------------
 
