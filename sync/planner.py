@@ -299,32 +299,20 @@ class _Planner:
         for link in self.links.values():
             pid, oid = link.partner_id, link.outlook_id
             group = f"partner:{pid}"
+            ids = {"partner_id": pid, "outlook_id": oid}
             if link.detached:
                 continue
             if pid in self.odoo.held:
-                self._add(
-                    SKIP,
-                    NO_DIRECTION,
-                    group,
-                    partner_id=pid,
-                    outlook_id=oid,
-                    reason=self.odoo.held[pid],
-                )
+                self._add(SKIP, NO_DIRECTION, group, **ids, reason=self.odoo.held[pid])
             elif oid in self.removed:
                 self._item_removed(link, group, recreate)
             elif pid in self.gone:
                 self._partner_gone(link, group)
             elif pid not in self.partners and pid in self.odoo.unchanged and oid not in self.items:
-                self._add(UNCHANGED, NO_DIRECTION, group, partner_id=pid, outlook_id=oid)
+                self._add(UNCHANGED, NO_DIRECTION, group, **ids)
             elif pid not in self.partners:
-                self._add(
-                    SKIP,
-                    NO_DIRECTION,
-                    group,
-                    partner_id=pid,
-                    outlook_id=oid,
-                    reason="the Odoo contact was not provided to this run",
-                )
+                reason = "the Odoo contact was not provided to this run"
+                self._add(SKIP, NO_DIRECTION, group, **ids, reason=reason)
             else:
                 self._pair(link, self.partners[pid], self.items.get(oid), None)
         self._unlinked(recreate)
