@@ -54,8 +54,8 @@ class StoredLink:
     """What a run keeps of a link row: its keys and state (the row itself is browsed to be
     written, see microsoft_contacts_outlook_sync_odoo.py)."""
 
-    __slots__ = ("created_in_outlook", "detached", "id", "outlook_id", "partner_ref")
-    STATE = ("created_in_outlook", "detached", "outlook_id", "partner_ref")
+    __slots__ = ("change_key", "created_in_outlook", "detached", "id", "outlook_id", "partner_ref")
+    STATE = ("change_key", "created_in_outlook", "detached", "outlook_id", "partner_ref")
 
     def __init__(self, row):
         self.id = row["id"]
@@ -63,6 +63,7 @@ class StoredLink:
         self.outlook_id = row["outlook_id"]
         self.detached = row["detached"]
         self.created_in_outlook = row["created_in_outlook"]
+        self.change_key = row["change_key"]
 
     @classmethod
     def of(cls, record):
@@ -73,6 +74,15 @@ class StoredLink:
 # (database, language, what the tables look like) -> countries, aliases, states
 _LOOKUPS = {}
 MAX_CACHED_LOOKUPS = 32
+
+
+def _own_echo(item, stored, full):
+    return (
+        stored is not None
+        and not full
+        and bool(stored.change_key)
+        and item.get("changeKey") == stored.change_key
+    )
 
 
 def _item_label(item):
@@ -279,7 +289,13 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         if changes.full and read_from:
             _logger.info("Outlook account %s: delta state lost, reading all", job.account.id)
         job.delta_link, job.full = changes.delta_link, changes.full
-        items = {item["id"]: item for item in changes.items}
+        # An item whose change key is the one the sync wrote has not changed since: the echo
+        # of the sync's own writes, as the last snapshot holds it.
+        items = {
+            item["id"]: item
+            for item in changes.items
+            if not _own_echo(item, job.by_outlook.get(item["id"]), changes.full)
+        }
         removed = set(changes.removed)
         # Ids seen both removed and present, and items without a link: read them once more,
         # with our extended property (delta cannot expand it). So are the contacts taken in
