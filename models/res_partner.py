@@ -23,6 +23,9 @@ ENTRA_LINK_FIELDS = (
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
+    # The scope "My contacts" of every account is read at every run: by salesperson.
+    user_id = fields.Many2one(index="btree_not_null")
+
     microsoft_entra_user_id = fields.Char(
         "Entra ID User", copy=False, index="btree_not_null", readonly=True
     )

@@ -24,3 +24,11 @@ class TestInstall(TransactionCase):
         me = client.get("/me")
         self.assertEqual(me["userPrincipalName"], "megan@contoso.test")
         self.assertEqual(me["displayName"], "Megan Bowen")
+
+    def test_contacts_are_found_by_salesperson_through_an_index(self):
+        """The scope "My contacts" is searched at every run of every account."""
+        self.env.cr.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'res_partner' "
+            "AND indexdef LIKE '%%(user_id)%%'"
+        )
+        self.assertTrue(self.env.cr.fetchall())
