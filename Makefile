@@ -8,7 +8,8 @@
 #               `make demo` that nobody has connected yet: it goes through Connect and the first
 #               sync (restart the demo to take them again)
 #   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
-#   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op, throttled
+#   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op; pushes
+#               paced to 100 / 50 / 10 % of Outlook's limit and from a 90 % spent window
 #   make bench-scale  many accounts (BENCH_ACCOUNTS=200 x BENCH_CONTACTS=1000) synced by
 #               BENCH_WORKERS=2 cron workers, BENCH_CYCLES=3 cycles of 1 % churn (needs Odoo)
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of

@@ -10,6 +10,16 @@ A POST is NOT retried after a read timeout, a dropped connection, 502 or 504: th
 exist already. The caller stamps created contacts with an extended property, so if the first
 attempt did land, the next sync relinks it instead of creating a duplicate.
 GET, PATCH and DELETE are retried on 429, 502, 503, 504, connection errors and read timeouts.
+
+Throttling is not a failure. A 429 (or 503 with Retry-After) is retried for as long as the caller's
+deadline allows, however many times, after the pause Graph asked for; with a pacer the pause holds
+every request of the mailbox and teaches the pacer the limit Graph enforces (see pacer.py). When a
+wait would end after the deadline, PacingDeadlineError (a ThrottledError) is raised at once, before
+sending, with `retry_at`: the caller stops, keeps its progress and comes back then. `deadline` is
+wall-clock epoch seconds (`GraphClient(..., deadline=time.time() + budget)`, or set
+`client.deadline` later); past it nothing is sent at all. Without a deadline, throttling waits at
+most `max_retry_seconds` per call. Other retries (5xx, transport) stay bounded by `max_retries` and
+`max_retry_seconds`, and by the deadline.
 """
 
 from __future__ import annotations
@@ -32,10 +42,12 @@ from .errors import (
     AuthExpiredError,
     GraphError,
     MalformedResponseError,
+    PacingDeadlineError,
     TransportError,
     error_from_response,
+    graph_error_fields,
 )
-from .pacer import Pacer
+from .pacer import CONCURRENCY, RATE, UNAVAILABLE, Grant, Pacer
 from .retry import backoff_delay, parse_retry_after
 
 TokenProvider = Callable[[bool], str]
@@ -89,6 +101,7 @@ class _Answer:
     headers: dict[str, str]
     body: Any
     text: str
+    grant: Grant | None = None
 
 
 class GraphClient:
@@ -108,6 +121,8 @@ class GraphClient:
         rng: random.Random | None = None,
         verify: bool | str | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
+        deadline: float | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.graph_endpoint = validate_base_url(graph_endpoint, "Graph endpoint")
         self.api_root = f"{self.graph_endpoint}/{API_VERSION}"
@@ -131,6 +146,8 @@ class GraphClient:
         self._rng = rng or random.Random()
         self.verify = verify
         self.user_agent = user_agent
+        self.deadline = deadline
+        self._wall_clock = wall_clock
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -279,24 +296,37 @@ class GraphClient:
     def batch(self, requests_: Sequence[BatchRequest]) -> list[BatchOutcome]:
         """One outcome per request, in input order; item failures are outcomes, not raises.
 
-        Raises only when a whole $batch call fails after retries (auth, transport, throttling).
-        Earlier chunks may have been applied by then (contacts created): the raised error
-        carries them in `batch_outcomes` (input order, None where nothing is known).
+        Raises only when a whole $batch call fails after retries (auth, transport), or with
+        PacingDeadlineError when throttling outlasts the deadline. Earlier chunks may have been
+        applied by then (contacts created): the raised error carries them in `batch_outcomes`
+        (input order, None where nothing is known or the request still has to be sent).
         """
         prepared = self._prepare_batch(requests_)
         outcomes: list[BatchOutcome | None] = [None] * len(prepared)
-        for start in range(0, len(prepared), BATCH_LIMIT):
-            indexes = list(range(start, min(start + BATCH_LIMIT, len(prepared))))
+        start = 0
+        while start < len(prepared):
+            indexes = list(range(start, min(start + self._chunk_size(), len(prepared))))
             try:
                 self._run_batch_chunk(prepared, indexes, outcomes)
             except GraphError as exc:
+                # Stopped before sending (the deadline): only what still had to go is unknown.
+                stopped = isinstance(exc, PacingDeadlineError)
                 for index in indexes:
                     outcome = outcomes[index]
-                    if outcome is not None and not outcome.ok:
+                    if outcome is None or outcome.ok:
+                        continue
+                    if not stopped or _still_to_send(prepared[index].method, outcome):
                         outcomes[index] = None  # its fate in the failed call is unknown
                 exc.batch_outcomes = list(outcomes)
                 raise
+            start = indexes[-1] + 1
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _chunk_size(self) -> int:
+        # A $batch larger than the budget Graph enforces would be partly refused every time.
+        if self.pacer is None:
+            return BATCH_LIMIT
+        return max(1, min(BATCH_LIMIT, self.pacer.batch_limit()))
 
     def _prepare_batch(self, requests_: Sequence[BatchRequest]) -> list[BatchRequest]:
         given = [r.id for r in requests_ if r.id is not None]
@@ -341,9 +371,12 @@ class GraphClient:
     ) -> None:
         pending = indexes
         retries = 0
+        throttled_rounds = 0
         started = self._clock()
         while pending:
-            items = [self._batch_item_json(prepared[i]) for i in pending]
+            size = self._chunk_size()
+            sending, later = pending[:size], pending[size:]
+            items = [self._batch_item_json(prepared[i]) for i in sending]
             idempotent = all(item["method"] not in NON_IDEMPOTENT_METHODS for item in items)
             answer = self._call(
                 "POST",
@@ -352,6 +385,7 @@ class GraphClient:
                 concurrency=len(items),
                 cost=len(items),
                 idempotent=idempotent,
+                started=started,
             )
             responses = answer.body.get("responses") if isinstance(answer.body, dict) else None
             if not isinstance(responses, list):
@@ -367,24 +401,36 @@ class GraphClient:
                     by_id[str(response["id"])] = response
             to_retry: list[int] = []
             waits: list[float] = []
-            for index in pending:
+            kinds: list[str] = []
+            for index in sending:
                 request = prepared[index]
                 outcome = self._batch_outcome(request, by_id.get(request.id))
                 outcomes[index] = outcome
-                if _item_retriable(request.method, outcome):
+                kind = _throttle_kind(outcome.status, outcome.body, outcome.error)
+                if kind is not None:
+                    kinds.append(kind)
                     to_retry.append(index)
                     if outcome.error is not None and outcome.error.retry_after is not None:
                         waits.append(outcome.error.retry_after)
-            if not to_retry:
-                return
-            delay = max(waits) if waits else backoff_delay(retries, self._rng)
-            if waits and self.pacer is not None:
-                self.pacer.pause_until(delay)
-            if not self._may_retry(retries, started, delay):
-                return  # the retriable items keep their ThrottledError / ServerError outcome
-            self._sleep(delay)
-            retries += 1
-            pending = to_retry
+                elif _item_retriable(request.method, outcome):
+                    to_retry.append(index)
+            if kinds:
+                # Throttled items were not carried out: they go again, as often as the deadline
+                # allows, after the longest Retry-After (the whole mailbox waits with them).
+                delay = max(waits) if waits else backoff_delay(throttled_rounds, self._rng)
+                kind = RATE if RATE in kinds else min(kinds)
+                self._wait_throttled(
+                    delay, kind, answer.grant, len(kinds), "POST", "/$batch", started
+                )
+                throttled_rounds += 1
+            elif to_retry:
+                delay = backoff_delay(retries, self._rng)
+                if not self._may_retry(retries, started, delay):
+                    to_retry = []  # the retriable items keep their ServerError outcome
+                else:
+                    self._sleep(delay)
+                    retries += 1
+            pending = to_retry + later
 
     def _batch_outcome(self, request: BatchRequest, response: dict | None) -> BatchOutcome:
         path = _strip_query(self._relative_url(request.url))
@@ -428,6 +474,7 @@ class GraphClient:
         concurrency: int = 1,
         cost: int = 1,
         idempotent: bool | None = None,
+        started: float | None = None,
     ) -> _Answer:
         method = method.upper()
         url = self._check_url(path)
@@ -439,21 +486,45 @@ class GraphClient:
         if json_body is not None:
             data = jsonlib.dumps(json_body, separators=(",", ":")).encode()
             request_headers["Content-Type"] = "application/json"
-        started = self._clock()
+        if started is None:
+            started = self._clock()
         retries = 0
+        throttled_rounds = 0
         refreshed = False
         force_refresh = False
         while True:
+            limit = self._wait_limit(started)
+            if self._wall_clock() > limit:
+                raise PacingDeadlineError(
+                    "the deadline of this run has passed",
+                    retry_at=self._ready_at(),
+                    method=method,
+                    path=log_path,
+                )
             token = self._token_provider(force_refresh)
             force_refresh = False
             if not token:
                 raise AuthExpiredError("no access token available", method=method, path=log_path)
             request_headers["Authorization"] = f"Bearer {token}"
             try:
-                max_wait = self.max_retry_seconds - (self._clock() - started)
                 answer = self._send_once(
-                    method, url, params, data, request_headers, concurrency, cost, max_wait
+                    method,
+                    url,
+                    params,
+                    data,
+                    request_headers,
+                    concurrency,
+                    cost,
+                    limit - self._wall_clock(),
                 )
+            except PacingDeadlineError as exc:
+                raise PacingDeadlineError(
+                    exc.message,
+                    retry_at=self._wall_clock() + (exc.retry_after or 0.0),
+                    retry_after=exc.retry_after,
+                    method=method,
+                    path=log_path,
+                ) from None
             except _TransportFailure as failure:
                 retriable = not failure.is_tls and (idempotent or not failure.maybe_sent)
                 delay = backoff_delay(retries, self._rng)
@@ -475,19 +546,19 @@ class GraphClient:
                 force_refresh = True
                 continue
             retry_after = parse_retry_after(_header(answer.headers, "Retry-After"))
-            if status in RETRIABLE_STATUSES:
-                if retry_after is not None and status in (429, 503) and self.pacer is not None:
-                    self.pacer.pause_until(retry_after)
-                if idempotent or status == 429 or (status == 503 and retry_after is not None):
-                    delay = (
-                        retry_after
-                        if retry_after is not None
-                        else backoff_delay(retries, self._rng)
-                    )
-                    if self._may_retry(retries, started, delay):
-                        self._sleep(delay)
-                        retries += 1
-                        continue
+            kind = _throttle_kind(status, answer.body, None, retry_after)
+            if kind is not None:
+                # Refused before any processing: even a POST goes again, after the pause.
+                delay = retry_after if retry_after else backoff_delay(throttled_rounds, self._rng)
+                self._wait_throttled(delay, kind, answer.grant, cost, method, log_path, started)
+                throttled_rounds += 1
+                continue
+            if status in RETRIABLE_STATUSES and idempotent:
+                delay = backoff_delay(retries, self._rng)
+                if self._may_retry(retries, started, delay):
+                    self._sleep(delay)
+                    retries += 1
+                    continue
             raise error_from_response(
                 status,
                 answer.body,
@@ -526,7 +597,7 @@ class GraphClient:
         if self.verify is not None:
             # REQUESTS_CA_BUNDLE in the environment beats Session.verify; per request wins.
             kwargs["verify"] = self.verify
-        with pacing:
+        with pacing as grant:
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.exceptions.SSLError as exc:
@@ -554,7 +625,7 @@ class GraphClient:
                         path=self._log_path(url),
                         request_id=_header(headers, "request-id"),
                     ) from None
-        return _Answer(response.status_code, headers, body, text)
+        return _Answer(response.status_code, headers, body, text, grant)
 
     def _read_capped(self, response: requests.Response, method: str, url: str) -> bytes:
         limit = self.max_response_bytes
@@ -582,7 +653,47 @@ class GraphClient:
     def _may_retry(self, retries: int, started: float, delay: float) -> bool:
         if retries >= self.max_retries:
             return False
+        if self.deadline is not None and self._wall_clock() + delay > self.deadline:
+            return False
         return (self._clock() - started) + delay <= self.max_retry_seconds
+
+    def _wait_limit(self, started: float) -> float:
+        """Wall-clock time after which no throttling wait may end, for a call begun at `started`."""
+        if self.deadline is not None:
+            return float(self.deadline)
+        return self._wall_clock() + self.max_retry_seconds - (self._clock() - started)
+
+    def _ready_at(self) -> float:
+        if self.pacer is None:
+            return self._wall_clock()
+        return self._wall_clock() + self.pacer.wait_time()
+
+    def _wait_throttled(
+        self,
+        delay: float,
+        kind: str,
+        grant: Grant | None,
+        refused: int,
+        method: str,
+        path: str,
+        started: float | None = None,
+    ) -> None:
+        """Wait as Graph asked: the pacer holds the whole mailbox, else this call sleeps."""
+        if self.pacer is not None:
+            # The wait itself happens when the retry asks the pacer for a slot; it raises
+            # PacingDeadlineError there if the pause outlasts the deadline.
+            self.pacer.throttled(delay, kind=kind, grant=grant, refused=refused)
+            return
+        limit = self._wait_limit(self._clock() if started is None else started)
+        if self._wall_clock() + delay > limit:
+            raise PacingDeadlineError(
+                "Retry-After ends after the deadline of this run",
+                retry_at=self._wall_clock() + delay,
+                retry_after=delay,
+                method=method,
+                path=path,
+            )
+        self._sleep(delay)
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {str(k): str(v) for k, v in (extra or {}).items()}
@@ -671,12 +782,37 @@ def _maybe_sent(exc: requests.exceptions.RequestException) -> bool:
 
 
 def _item_retriable(method: str, outcome: BatchOutcome) -> bool:
+    """A 503 without Retry-After or a 504: retried for reads and updates, never for a POST."""
     if outcome.status not in BATCH_ITEM_RETRIABLE_STATUSES:
         return False
-    if method.upper() not in NON_IDEMPOTENT_METHODS:
-        return True
-    retry_after = outcome.error.retry_after if outcome.error is not None else None
-    return outcome.status == 429 or (outcome.status == 503 and retry_after is not None)
+    return method.upper() not in NON_IDEMPOTENT_METHODS
+
+
+def _still_to_send(method: str, outcome: BatchOutcome) -> bool:
+    kind = _throttle_kind(outcome.status, outcome.body, outcome.error)
+    return kind is not None or _item_retriable(method, outcome)
+
+
+def _throttle_kind(
+    status: int,
+    body: Any,
+    error: GraphError | None,
+    retry_after: float | None = None,
+) -> str | None:
+    """RATE, CONCURRENCY or UNAVAILABLE when Graph refused the request to pace us, else None."""
+    if error is not None and retry_after is None:
+        retry_after = error.retry_after
+    if status == 503:
+        return UNAVAILABLE if retry_after is not None else None
+    if status != 429:
+        return None
+    message = error.message if error is not None else None
+    if message is None:
+        _code, message, _request_id = graph_error_fields(body)
+    # Outlook names the limit it applied: "... over its MailboxConcurrency limit".
+    if message and "concurrency" in message.lower():
+        return CONCURRENCY
+    return RATE
 
 
 def _is_absolute(path: str) -> bool:

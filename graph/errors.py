@@ -97,6 +97,20 @@ class ThrottledError(GraphError):
     summary = "Microsoft Graph is throttling this mailbox; try again later"
 
 
+class PacingDeadlineError(ThrottledError):
+    """Graph allows this mailbox again only after the caller's deadline: stop, resume later.
+
+    Raised before sending, never after: nothing was sent past the deadline. `retry_at` is the
+    wall-clock time (epoch seconds) from which the mailbox may send again.
+    """
+
+    summary = "Microsoft Graph asked this mailbox to wait beyond the time this run has"
+
+    def __init__(self, message: str | None = None, *, retry_at: float, **kwargs: Any) -> None:
+        self.retry_at = retry_at
+        super().__init__(message, **kwargs)
+
+
 class ServerError(GraphError):
     summary = "Microsoft Graph had a server error"
 

@@ -88,6 +88,10 @@ class GraphSimulatorAdmin:
     def advance_time(self, seconds):
         return self._call("POST", "advance_time", json={"seconds": seconds})
 
+    def clock(self):
+        """The simulator's clock (simulated epoch seconds)."""
+        return self._call("GET", "clock")["now"]
+
     def stats(self):
         return self._call("GET", "stats")
 
@@ -188,6 +192,18 @@ class OutlookMailbox:
         return self.simulator._call(
             "POST", f"users/{self.user_id}/folders/{folder_id}/reset_sync_state"
         )
+
+    def spend_window(self, fraction, spread=True):
+        """Another client of the app spent `fraction` of this mailbox's rate window."""
+        return self.simulator._call(
+            "POST",
+            f"users/{self.user_id}/spend_window",
+            json={"fraction": fraction, "spread": spread},
+        )
+
+    def throttling(self, since):
+        """How this mailbox's requests since `since` (simulator clock) used the rate limit."""
+        return self.simulator._call("GET", f"users/{self.user_id}/throttling?since={since!r}")
 
 
 FOLDER = "Odoo Contacts"

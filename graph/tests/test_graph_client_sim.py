@@ -19,6 +19,7 @@ from graph import (
     MalformedResponseError,
     NotFoundError,
     Pacer,
+    PacingDeadlineError,
     ServerError,
     SyncStateLostError,
     ThrottledError,
@@ -54,7 +55,12 @@ def mailbox(graph_sim):
 def make_client(sim, user_id, **kwargs):
     fake = FakeTime()
     tokens = TokenSource(sim, user_id)
-    options = {"clock": fake.clock, "sleep": fake.sleep, "verify": sim.ca_bundle_path}
+    options = {
+        "clock": fake.clock,
+        "sleep": fake.sleep,
+        "wall_clock": fake.clock,
+        "verify": sim.ca_bundle_path,
+    }
     options.update(kwargs)
     client = GraphClient(sim.graph_endpoint, tokens, **options)
     return client, fake, tokens
@@ -203,7 +209,7 @@ def test_batch_of_45_is_sent_in_chunks_of_20(mailbox):
     assert len(sim.contacts(uid)) == 45
 
 
-def test_batch_item_still_throttled_after_retries_is_an_outcome_not_a_raise(mailbox):
+def test_a_throttled_batch_item_goes_again_until_graph_takes_it(mailbox):
     sim, uid = mailbox
     cid = sim.seed_contacts(uid, people(1))[0]["id"]
     sim.inject_fault(f"/me/contacts/{cid}$", status=429, count=10)
@@ -211,10 +217,38 @@ def test_batch_item_still_throttled_after_retries_is_an_outcome_not_a_raise(mail
     outcomes = client.batch(
         [BatchRequest("GET", f"/me/contacts/{cid}"), BatchRequest("GET", "/me")]
     )
-    assert isinstance(outcomes[0].error, ThrottledError)
-    assert outcomes[0].error.retry_after == 1.0
-    assert outcomes[1].ok
-    assert fake.sleeps == [1.0, 1.0]
+    assert all(outcome.ok for outcome in outcomes)  # pacing is not a failure
+    assert outcomes[0].body["id"] == cid
+    assert fake.sleeps == [1.0] * 10
+
+
+def test_a_batch_throttled_past_the_deadline_raises_with_what_was_done(mailbox):
+    sim, uid = mailbox
+    cid = sim.seed_contacts(uid, people(1))[0]["id"]
+    sim.inject_fault(f"/me/contacts/{cid}$", status=429, headers={"Retry-After": "600"})
+    fake = FakeTime()
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep, wall_clock=fake.clock)
+    client, _, _ = make_client(
+        sim, uid, clock=fake.clock, sleep=fake.sleep, wall_clock=fake.clock, pacer=pacer
+    )
+    client.deadline = 300.0
+    requests_ = [
+        BatchRequest("GET", f"/me/contacts/{cid}"),
+        BatchRequest("GET", "/me"),
+        BatchRequest("GET", "/me/contacts/AAMkDoesNotExist"),
+    ]
+    requests_ += [BatchRequest("POST", "/me/contacts", body=p) for p in people(25)]
+    with pytest.raises(PacingDeadlineError) as caught:
+        client.batch(requests_)
+    assert caught.value.retry_at == pytest.approx(600.0)
+    outcomes = caught.value.batch_outcomes
+    assert outcomes[0] is None  # throttled: still to do, not failed
+    assert outcomes[1].ok and all(outcome.ok for outcome in outcomes[3:20])
+    assert isinstance(outcomes[2].error, NotFoundError)  # answered: kept as it was
+    assert outcomes[20:] == [None] * 8  # the next chunk was never sent
+    assert len(sim.contacts(uid)) == 1 + 17
+    assert fake.sleeps == []
+    assert sim.stats()["batch_calls"] == 1
 
 
 def test_retry_after_is_honoured_and_pauses_the_mailbox(mailbox):
@@ -276,7 +310,7 @@ def test_without_a_pacer_the_mailbox_limit_is_exceeded(mailbox):
     """Control run: proves the simulator would catch a pacer that lets too much through."""
     sim, uid = mailbox
     sim.configure(latency=0.08)
-    client, _, _ = make_client(sim, uid, max_retries=0)
+    client, _, _ = make_client(sim, uid, max_retry_seconds=0)
     done, errors = _hammer(client, 12)
     stats = sim.stats()
     assert stats["max_concurrent_per_mailbox"][uid] > 4
@@ -444,3 +478,99 @@ def test_a_batched_create_that_landed_but_lost_its_answer_is_not_sent_twice(mail
     )
     assert sorted(outcome.status for outcome in outcomes) == [201, 201, 504]
     assert sorted(c["givenName"] for c in sim.contacts(uid)) == ["Person0", "Person1", "Person2"]
+
+
+# -- adaptive pacing over HTTPS (real clocks: the simulator's window runs on real time; the
+# assertions are counts, never durations) ----------------------------------------------------
+
+
+def paced_push(sim, uid, count, documented, window):
+    pacer = Pacer(max_requests=documented, window=window)
+    client = GraphClient(
+        sim.graph_endpoint,
+        TokenSource(sim, uid),
+        pacer=pacer,
+        verify=sim.ca_bundle_path,
+        deadline=time.time() + 120,
+    )
+    outcomes = client.batch([BatchRequest("POST", "/me/contacts", body=p) for p in people(count)])
+    return outcomes, pacer
+
+
+def scaled_outlook(sim, limit, window):
+    """Outlook's limits scaled down: Retry-After and the extension in scaled whole seconds."""
+    sim.configure(
+        rate_limit=limit,
+        rate_window=window,
+        retry_after_resolution=window / 600,
+        throttle_extension=window / 600,
+    )
+
+
+def test_a_run_meeting_a_spent_window_waits_and_completes_over_https(mailbox):
+    sim, uid = mailbox
+    scaled_outlook(sim, limit=40, window=2.0)
+    sim.spend_window(uid, 0.9)  # another client of the app spent 36 of 40, evenly
+    outcomes, pacer = paced_push(sim, uid, 100, documented=40, window=2.0)
+    assert len(outcomes) == 100 and all(outcome.status == 201 for outcome in outcomes)
+    assert len(sim.contacts(uid)) == 100  # each created once
+    stats = sim.stats()
+    assert stats["throttled_total"] <= 20  # only what the first $batch could not fit
+    assert stats["throttle_extensions"] == 0  # nothing sent while throttled
+    assert pacer.budget == 40  # others' load is not mistaken for a lower limit
+
+
+def test_a_tighter_limit_is_learned_over_https(mailbox):
+    sim, uid = mailbox
+    scaled_outlook(sim, limit=30, window=1.5)
+    outcomes, pacer = paced_push(sim, uid, 100, documented=300, window=1.5)
+    assert all(outcome.status == 201 for outcome in outcomes)
+    assert len(sim.contacts(uid)) == 100
+    stats = sim.stats()
+    # The first 429 teaches the limit; later ones are single-request probes at most.
+    assert stats["throttled"].get("RateLimit", 0) <= 20 + 3
+    assert stats["throttle_extensions"] == 0
+    assert pacer.budget <= 31
+
+
+def test_concurrency_adapts_to_what_graph_allows_over_https(mailbox):
+    sim, uid = mailbox
+    sim.configure(
+        max_concurrent=2, latency=0.03, concurrency_retry_after=0.05, retry_after_resolution=0.05
+    )
+    pacer = Pacer(max_in_flight=4)
+    client, _, _ = make_client(sim, uid, pacer=pacer, clock=time.monotonic, sleep=time.sleep)
+    client._wall_clock = time.time
+    done, errors = [], []
+
+    def worker():
+        for _ in range(6):
+            try:
+                client.get("/me/contacts", params={"$top": 1})
+                done.append(1)
+            except GraphError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert (len(done), errors) == (36, [])
+    refused = sim.stats()["throttled"].get("MailboxConcurrency", 0)
+    assert 1 <= refused <= 8  # learned after the first ones, then probed back now and then
+    assert pacer.concurrency <= 3
+
+
+def test_a_long_retry_after_stops_the_run_at_its_deadline_without_sending(mailbox):
+    sim, uid = mailbox
+    sim.inject_fault("/me$", status=429, headers={"Retry-After": "3600"})
+    fake = FakeTime()
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep, wall_clock=fake.clock)
+    client, _, _ = make_client(sim, uid, pacer=pacer, deadline=600.0)
+    for _ in range(2):
+        with pytest.raises(PacingDeadlineError) as caught:
+            client.get("/me")
+        assert caught.value.retry_at == pytest.approx(3600.0)
+    assert sim.stats()["by_kind"] == {"fault": 1}  # the second call never left
+    assert fake.sleeps == []

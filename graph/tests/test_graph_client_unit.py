@@ -17,6 +17,8 @@ from graph import (
     GraphClient,
     MalformedResponseError,
     NotFoundError,
+    Pacer,
+    PacingDeadlineError,
     ServerError,
     SyncStateLostError,
     ThrottledError,
@@ -68,6 +70,7 @@ def make_client(*answers, **kwargs):
         tokens.append(force_refresh)
         return TOKEN if not force_refresh else TOKEN + "-fresh"
 
+    kwargs.setdefault("wall_clock", fake.clock)
     client = GraphClient(
         GRAPH,
         token_provider,
@@ -377,25 +380,90 @@ def test_batch_refuses_duplicate_ids():
         client.batch([BatchRequest("GET", "/me", id="1"), BatchRequest("GET", "/me", id="1")])
 
 
-def test_a_huge_retry_after_does_not_block_the_mailbox_for_hours():
-    from graph import Pacer
-
+def paced_client(*answers, **kwargs):
+    """A client and its pacer on one fake clock (the fake clock is the wall clock too)."""
     fake = FakeTime()
-    pacer = Pacer(clock=fake.clock, sleep=fake.sleep)
-    client, _, _, _ = make_client(
+    session = ScriptedSession(*answers)
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep, wall_clock=fake.clock)
+    client = GraphClient(
+        GRAPH,
+        lambda force_refresh: TOKEN,
+        session=session,
+        pacer=pacer,
+        clock=fake.clock,
+        sleep=fake.sleep,
+        wall_clock=fake.clock,
+        **kwargs,
+    )
+    return client, session, fake, pacer
+
+
+def test_a_huge_retry_after_is_honoured_and_raises_at_once_past_the_deadline():
+    client, session, fake, pacer = paced_client(
         response(429, graph_error("ApplicationThrottled"), {"Retry-After": "86400"}),
         response(200, {"id": "me"}),
-        pacer=pacer,
-        max_retry_seconds=60,
+        deadline=3600.0,
     )
-    client._clock, client._sleep = fake.clock, fake.sleep
-    with pytest.raises(ThrottledError) as first:
+    with pytest.raises(PacingDeadlineError) as first:
         client.get("/me")
-    assert first.value.retry_after == 86400
-    with pytest.raises(ThrottledError) as paced:
-        client.get("/me")  # the pause is capped and the wait bounded: raise, do not sleep
-    assert paced.value.retry_after <= 900
+    assert isinstance(first.value, ThrottledError)
+    assert first.value.retry_at == pytest.approx(86400)
+    assert (first.value.method, first.value.path) == ("GET", "/me")
+    with pytest.raises(PacingDeadlineError):
+        client.get("/me")  # the whole mailbox waits: raised before anything is sent
+    assert len(session.calls) == 1
     assert fake.sleeps == []
+    client.deadline = 90000.0  # the next run has the time
+    assert client.get("/me") == {"id": "me"}
+    assert fake.sleeps == [pytest.approx(86400)]
+    assert len(session.calls) == 2
+
+
+def test_throttling_never_fails_a_request_while_the_deadline_allows():
+    throttled = [
+        response(429, graph_error("ApplicationThrottled"), {"Retry-After": "30"}) for _ in range(8)
+    ]
+    client, session, fake, _ = paced_client(
+        *throttled, response(201, {"id": "new"}), max_retries=2, deadline=1000.0
+    )
+    assert client.post("/me/contacts", {"givenName": "A"}) == {"id": "new"}
+    assert len(session.calls) == 9  # eight 429s, more than max_retries, and no failure
+    assert fake.sleeps == [pytest.approx(30)] * 8
+
+
+def test_nothing_is_sent_once_the_deadline_has_passed():
+    client, session, fake, _ = paced_client(response(200, {"id": "me"}), deadline=50.0)
+    fake.now = 60.0
+    with pytest.raises(PacingDeadlineError) as raised:
+        client.get("/me")
+    assert raised.value.retry_at == pytest.approx(60.0)
+    assert session.calls == []
+
+
+def test_without_a_pacer_a_throttled_wait_past_the_deadline_raises_too():
+    client, session, fake, _ = make_client(
+        response(429, graph_error("ApplicationThrottled"), {"Retry-After": "40"}),
+        response(429, graph_error("ApplicationThrottled"), {"Retry-After": "40"}),
+        deadline=60.0,
+    )
+    with pytest.raises(PacingDeadlineError) as raised:
+        client.get("/me")
+    assert fake.sleeps == [40.0]
+    assert raised.value.retry_at == pytest.approx(80.0)
+    assert len(session.calls) == 2
+
+
+def test_the_kind_of_throttling_reaches_the_pacer():
+    concurrency = graph_error("ApplicationThrottled", "Application is over its MailboxConcurrency")
+    client, _, _, pacer = paced_client(
+        response(429, concurrency, {"Retry-After": "1"}),
+        response(503, graph_error("ServiceUnavailable"), {"Retry-After": "2"}),
+        response(200, {"id": "me"}),
+    )
+    assert client.get("/me") == {"id": "me"}
+    assert pacer.concurrency == 1  # one request in flight was one too many
+    assert pacer.paused_until == pytest.approx(3.0)  # 1 s, then 2 s more
+    assert pacer.budget == pacer.max_requests  # neither says the request budget is spent
 
 
 def test_transport_error_does_not_chain_the_url_with_its_tokens():

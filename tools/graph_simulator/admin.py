@@ -179,6 +179,23 @@ def _advance(sim, req, body):
     return {"ok": True}
 
 
+@route("GET", "/clock")
+def _clock(sim, req, body):
+    return {"now": sim.now()}
+
+
+@route("POST", "/users/([^/]+)/spend_window")
+def _spend_window(sim, req, body, uid):
+    body = body or {}
+    return sim.spend_window(uid, float(body["fraction"]), spread=bool(body.get("spread", True)))
+
+
+@route("GET", "/users/([^/]+)/throttling")
+def _throttling(sim, req, body, uid):
+    since = req.query.get("since")
+    return sim.throttling_report(uid, since=float(since) if since else None)
+
+
 @route("POST", "/faults")
 def _faults(sim, req, body):
     sim.inject_fault(**(body or {}))

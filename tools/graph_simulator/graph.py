@@ -79,9 +79,9 @@ def handle(sim, req):
     try:
         if sim.config["throttle_enabled"] and current > int(sim.config["max_concurrent"]):
             with sim._lock:
-                resp = sim._concurrency_429()
+                resp = sim._concurrency_429(mailbox)
         else:
-            resp = sim._rate_check(mailbox)
+            resp = sim._rate_check(mailbox, call=req)
             if resp is None:
                 if sim.config["latency"]:
                     time.sleep(float(sim.config["latency"]))
@@ -785,7 +785,7 @@ def batch(sim, req, principal):
                     sim._count(item["method"], item["url"], 424, mkey, "batch.item")
                 elif item["id"] in rejected:
                     with sim._lock:
-                        resp = sim._concurrency_429()
+                        resp = sim._concurrency_429(mkey)
                     out = _item_response(item, resp)
                     sim._count(item["method"], item["url"], 429, mkey, "batch.item")
                 else:
@@ -904,7 +904,7 @@ def _run_item(sim, outer, principal, item):
     except GraphError as exc:
         sim._count(method, inner.path, exc.status, mkey, "batch.item")
         return _item_error(sim, item, exc)
-    resp = sim._rate_check(route.mailbox)
+    resp = sim._rate_check(route.mailbox, call=outer)
     if resp is None:
         resp = run(sim, route, inner)
     sim._count(method, inner.path, resp.status, route.mailbox, route.kind)

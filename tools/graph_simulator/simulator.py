@@ -40,10 +40,18 @@ DEFAULTS = {
     # additions (not in the original brief, harmless defaults)
     "users_delta_token_max_age": 7 * 24 * 3600.0,
     "concurrency_retry_after": 1.0,
+    # Graph extends the throttling of clients that keep sending while throttled: each call
+    # arriving while a mailbox is throttled adds this many simulated seconds to its wait.
+    "throttle_extension": 1.0,
+    # Retry-After granularity in real seconds (None: whole seconds at time_scale 1, else ms).
+    # A benchmark that scales Outlook's window down scales this down with it.
+    "retry_after_resolution": None,
 }
 
 
 LOG_SIZE = 2000
+# Per mailbox: when each request was accepted or refused, for throttling_report().
+THROTTLE_LOG_SIZE = 200_000
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
@@ -143,6 +151,12 @@ class GraphSimulator:
             self._faults = []
             self._inflight = collections.defaultdict(int)
             self._windows = collections.defaultdict(collections.deque)
+            # mailbox -> {"until": sim time, "trigger": call, "extended": [calls]}
+            self._throttled = {}
+            # mailbox -> deque of (sim time, outcome): accepted / others / refused reason
+            self._throttle_log = collections.defaultdict(
+                lambda: collections.deque(maxlen=THROTTLE_LOG_SIZE)
+            )
             self._log = collections.deque(maxlen=LOG_SIZE)
             self._stats = {
                 "total_requests": 0,
@@ -155,6 +169,7 @@ class GraphSimulator:
                 "batch_items": 0,
                 "status_counts": collections.Counter(),
                 "faults_injected": 0,
+                "throttle_extensions": 0,
             }
 
     def configure(self, **options):
@@ -209,8 +224,12 @@ class GraphSimulator:
         return "EQAAABYAAA" + base64.b64encode(raw).decode()
 
     def retry_after(self, sim_seconds):
-        """Retry-After header value in REAL seconds."""
+        """Retry-After header value in REAL seconds, never shorter than the real wait."""
         real = max(sim_seconds, 0.0) / self.time_scale
+        resolution = self.config.get("retry_after_resolution")
+        if resolution:
+            steps = max(1, math.ceil(real / float(resolution) - 1e-9))
+            return f"{steps * float(resolution):.6f}".rstrip("0").rstrip(".")
         if self.time_scale == 1.0:
             return str(max(1, math.ceil(real)))
         return f"{max(real, 0.001):.3f}".rstrip("0").rstrip(".")
@@ -616,32 +635,117 @@ class GraphSimulator:
         with self._lock:
             self._inflight[mailbox] = max(0, self._inflight[mailbox] - slots)
 
-    def _rate_check(self, mailbox):
-        """Count one request against the sliding window; return a 429 Response when over."""
+    def _rate_check(self, mailbox, call=None):
+        """Count one request against the sliding window; return a 429 Response when over.
+
+        `call` identifies the HTTP request (a $batch's items share it): once a mailbox is
+        throttled, every request is refused until its Retry-After, and each further call that
+        arrives meanwhile extends the wait by `throttle_extension`.
+        """
         with self._lock:
             if not self.config["throttle_enabled"]:
                 return None
             now = self.now()
+            log = self._throttle_log[mailbox]
+            throttled = self._throttled.get(mailbox)
+            if throttled is not None and now < throttled["until"]:
+                reason = "RateLimit"
+                if call is None or call is not throttled["trigger"]:
+                    reason = "WhileThrottled"
+                    # Requests are not hashable: calls are told apart by identity.
+                    if call is None or not any(c is call for c in throttled["extended"]):
+                        throttled["until"] += float(self.config["throttle_extension"])
+                        throttled["extended"].append(call)
+                        self._stats["throttle_extensions"] += 1
+                self._stats["throttled"][reason] += 1
+                log.append((now, reason))
+                return self.throttled_response(
+                    throttled["until"] - now,
+                    "Application is over its MailboxRequestRate limit and still sending "
+                    "while throttled.",
+                )
             window = self._windows[mailbox]
             span = float(self.config["rate_window"])
             while window and window[0] <= now - span:
                 window.popleft()
             if len(window) >= int(self.config["rate_limit"]):
                 wait = window[0] + span - now
+                self._throttled[mailbox] = {"until": now + wait, "trigger": call, "extended": []}
                 self._stats["throttled"]["RateLimit"] += 1
+                log.append((now, "RateLimit"))
                 return self.throttled_response(
                     wait,
                     "Application is over its MailboxRequestRate limit (requests per window).",
                 )
             window.append(now)
+            log.append((now, "accepted"))
             return None
 
-    def _concurrency_429(self):
+    def _concurrency_429(self, mailbox=None):
         self._stats["throttled"]["MailboxConcurrency"] += 1
+        if mailbox is not None:
+            self._throttle_log[mailbox].append((self.now(), "MailboxConcurrency"))
         return self.throttled_response(
             float(self.config["concurrency_retry_after"]),
             "Application is over its MailboxConcurrency limit.",
         )
+
+    def spend_window(self, user_id, fraction, spread=True):
+        """Another client of the app spent `fraction` of the mailbox's rate window.
+
+        `spread`: its requests came evenly over the last window (a steady sender that stopped),
+        so they leave one by one; otherwise all just now, so they leave together one window on.
+        """
+        with self._lock:
+            mailbox, _ = self._mb_for(user_id)
+            now = self.now()
+            span = float(self.config["rate_window"])
+            count = round(float(fraction) * int(self.config["rate_limit"]))
+            stamps = [now - span + (n + 1) * span / count if spread else now for n in range(count)]
+            window = self._windows[mailbox]
+            merged = sorted([*(s for s in window if s > now - span), *stamps])
+            self._windows[mailbox] = collections.deque(merged)
+            log = self._throttle_log[mailbox]
+            for stamp in stamps:
+                log.append((stamp, "others"))
+            return {"mailbox": mailbox, "spent": count, "in_window": len(merged)}
+
+    def throttling_report(self, user_id, since=None):
+        """How well the mailbox's requests since `since` (simulated epoch) used the rate limit.
+
+        `allowed`: the most requests the limit let through from the first request to the last
+        accepted one, sent as early as it allowed (with what others had spent before); `best_s`:
+        the least time the limit needed for as many as were accepted.
+        """
+        with self._lock:
+            mailbox, _ = self._mb_for(user_id)
+            since = float("-inf") if since is None else float(since)
+            events = [e for e in self._throttle_log[mailbox] if e[0] >= since]
+            mine = [e for e in events if e[1] != "others"]
+            accepted = [t for t, outcome in mine if outcome == "accepted"]
+            refused = collections.Counter(outcome for _t, outcome in mine if outcome != "accepted")
+            report = {
+                "limit": int(self.config["rate_limit"]),
+                "window": float(self.config["rate_window"]),
+                "accepted": len(accepted),
+                "refused": sum(refused.values()),
+                "refused_by_reason": dict(refused),
+                "extensions": self._stats["throttle_extensions"],
+            }
+            if not accepted:
+                return report
+            first = min(t for t, _outcome in mine)
+            last = max(accepted)
+            earlier = [
+                t
+                for t, outcome in self._throttle_log[mailbox]
+                if t < first and outcome in ("accepted", "others")
+            ]
+            allowed, best = _greedy(
+                earlier, first, last, len(accepted), report["limit"], report["window"]
+            )
+            report.update(first=first, last=last, span_s=last - first, allowed=allowed, best_s=best)
+            return report
 
     def throttled_response(self, wait_sim, message):
         return Response(
@@ -677,6 +781,7 @@ class GraphSimulator:
                 "batch_items": st["batch_items"],
                 "status_counts": dict(st["status_counts"]),
                 "faults_injected": st["faults_injected"],
+                "throttle_extensions": st["throttle_extensions"],
             }
 
     @property
@@ -717,3 +822,24 @@ class GraphSimulator:
         if isinstance(fault, tuple) and fault[0] == "after":
             return fault[1]
         return answer
+
+
+def _greedy(earlier, start, end, count, limit, span):
+    """(requests the limit allowed in [start, end], seconds it needed for `count` of them).
+
+    The sender sends whenever the limit allows, `earlier` requests still in the window.
+    """
+    window = collections.deque(sorted(t for t in earlier if t + span > start))
+    allowed, sent, best, now = 0, 0, None, start
+    while now <= end or best is None:
+        while window and window[0] + span <= now:
+            window.popleft()
+        if len(window) < limit:
+            window.append(now)
+            sent += 1
+            allowed += now <= end
+            if sent == count:
+                best = now - start
+        else:
+            now = window[0] + span
+    return allowed, best

@@ -130,12 +130,11 @@ def test_rate_limit_with_time_scale(tmp_path, monkeypatch):
             s.get(f"{sim.base_url}/v1.0/me/contacts", timeout=10).status_code for _ in range(6)
         ]
         assert codes == [200] * 5 + [429]
-        r = s.get(f"{sim.base_url}/v1.0/me/contacts", timeout=10)
-        wait = float(r.headers["Retry-After"])
-        assert 0 < wait <= 10 and "." in r.headers["Retry-After"]
-        assert sim.stats()["throttled"]["RateLimit"] == 2
+        wait = r_after(s, sim)  # arrives while throttled: 1 simulated s (1/60 real s) more
+        assert 0 < float(wait) <= 10 + 1 / 60 and "." in wait
+        assert sim.stats()["throttled"] == {"RateLimit": 1, "WhileThrottled": 1}
         # batch items are counted one by one and get their own 429
-        sim.advance_time(600)
+        sim.advance_time(600 + sim.config["throttle_extension"])
         items = [{"id": str(i), "method": "GET", "url": "/me/contacts"} for i in range(8)]
         out = s.post(f"{sim.base_url}/v1.0/$batch", json={"requests": items}, timeout=10).json()
         statuses = sorted(x["status"] for x in out["responses"])
@@ -144,6 +143,113 @@ def test_rate_limit_with_time_scale(tmp_path, monkeypatch):
         assert float(limited["headers"]["Retry-After"]) > 0
         sim.advance_time(600)
         assert s.get(f"{sim.base_url}/v1.0/me/contacts", timeout=10).status_code == 200
+
+
+def r_after(session, sim):
+    return session.get(f"{sim.base_url}/v1.0/me/contacts", timeout=10).headers["Retry-After"]
+
+
+def _get(session, sim):
+    return session.get(f"{sim.base_url}/v1.0/me/contacts", timeout=10)
+
+
+@pytest.fixture
+def scaled(tmp_path, monkeypatch):
+    """A simulator whose clock runs 60 times faster: 600 simulated s are 10 real s."""
+    with GraphSimulator(seed=5, time_scale=60, state_dir=str(tmp_path)) as sim:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.ca_bundle_path)
+        user = sim.add_user("carol@contoso.example.com")
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {sim.issue_token(user['id'])}"
+        yield sim, user, session
+
+
+def test_calls_while_throttled_are_refused_and_extend_the_wait(scaled):
+    sim, user, s = scaled
+    sim.configure(rate_limit=5, throttle_extension=30.0)  # 30 simulated s = 0.5 real s
+    assert [_get(s, sim).status_code for _ in range(6)] == [200] * 5 + [429]
+    waits = []
+    for _ in range(3):
+        response = _get(s, sim)
+        assert response.status_code == 429
+        assert "while throttled" in response.json()["error"]["message"]
+        waits.append(float(response.headers["Retry-After"]))
+    # Each call made while throttled pushes the end of the throttling 0.5 real s further.
+    assert waits[1] - waits[0] == pytest.approx(0.5, abs=0.2)
+    assert waits[2] - waits[1] == pytest.approx(0.5, abs=0.2)
+    items = [{"id": str(i), "method": "GET", "url": "/me/contacts"} for i in range(6)]
+    out = s.post(f"{sim.base_url}/v1.0/$batch", json={"requests": items}, timeout=10).json()
+    assert [x["status"] for x in out["responses"]] == [429] * 6
+    stats = sim.stats()
+    assert stats["throttle_extensions"] == 4  # the $batch counts as one call
+    assert stats["throttled"] == {"RateLimit": 1, "WhileThrottled": 9}
+    # The window itself freed after 600 s, the extensions hold the mailbox 120 s more.
+    sim.advance_time(600)
+    assert _get(s, sim).status_code == 429
+    sim.advance_time(130)
+    assert _get(s, sim).status_code == 200
+
+
+def test_the_batch_that_meets_the_limit_does_not_extend_it(scaled):
+    sim, user, s = scaled
+    sim.configure(rate_limit=5)
+    items = [{"id": str(i), "method": "GET", "url": "/me/contacts"} for i in range(8)]
+    out = s.post(f"{sim.base_url}/v1.0/$batch", json={"requests": items}, timeout=10).json()
+    assert sorted(x["status"] for x in out["responses"]) == [200] * 5 + [429] * 3
+    stats = sim.stats()
+    assert stats["throttled"] == {"RateLimit": 3}
+    assert stats["throttle_extensions"] == 0
+
+
+def test_a_window_spent_by_another_client_frees_as_its_requests_leave(scaled):
+    sim, user, s = scaled
+    sim.configure(rate_limit=10)
+    spent = sim.spend_window(user["id"], 0.9)  # evenly over the last 600 simulated s
+    assert spent == {"mailbox": user["id"], "spent": 9, "in_window": 9}
+    assert [_get(s, sim).status_code for _ in range(2)] == [200, 429]
+    # The oldest of the nine leaves 60 simulated s (1 real s) from now, not 600.
+    assert 0 < float(_get(s, sim).headers["Retry-After"]) <= 1.1
+
+
+def test_a_window_spent_at_once_frees_one_window_later(scaled):
+    sim, user, s = scaled
+    sim.configure(rate_limit=10, throttle_extension=0.0)
+    sim.spend_window(user["id"], 0.9, spread=False)
+    assert [_get(s, sim).status_code for _ in range(2)] == [200, 429]
+    assert 9 < float(_get(s, sim).headers["Retry-After"]) <= 10
+
+
+def test_retry_after_resolution_scales_with_the_window(scaled):
+    sim, user, s = scaled
+    sim.configure(rate_limit=1, throttle_extension=0.0, retry_after_resolution=0.25)
+    assert _get(s, sim).status_code == 200
+    value = _get(s, sim).headers["Retry-After"]
+    assert float(value) % 0.25 == 0 and 9.75 <= float(value) <= 10  # never shorter than needed
+
+
+def test_throttling_report_counts_what_the_limit_allowed(scaled):
+    sim, user, s = scaled
+    sim.configure(rate_limit=4, throttle_extension=0.0)
+    since = sim.now()
+    sim.spend_window(user["id"], 0.5, spread=False)
+    assert [_get(s, sim).status_code for _ in range(3)] == [200, 200, 429]
+    report = sim.throttling_report(user["id"], since=since)
+    assert report["accepted"] == 2 and report["refused"] == 1
+    assert report["refused_by_reason"] == {"RateLimit": 1}
+    # From the first request to the last accepted one the limit let two through, at once.
+    assert report["allowed"] == 2 and report["best_s"] == 0.0
+    assert report["limit"] == 4 and report["window"] == 600.0
+
+
+def test_greedy_sender_is_what_the_limit_allows():
+    from graph_simulator.simulator import _greedy
+
+    # 3 per 10 s, fresh: 3 at 0, 3 at 10, 3 at 20 -> 9 allowed in [0, 20]; 7 needed 20 s.
+    assert _greedy([], 0.0, 20.0, 7, 3, 10.0) == (9, 20.0)
+    # Two requests of others sent at -5 leave at 5: one at 0, two at 5, one at 10, ...
+    assert _greedy([-5.0, -5.0], 0.0, 9.0, 3, 3, 10.0) == (3, 5.0)
+    # Needing more than the span held: the least time runs past the span.
+    assert _greedy([], 0.0, 5.0, 4, 3, 10.0) == (3, 10.0)
 
 
 def test_batch_holds_concurrency_slots(ctx):
