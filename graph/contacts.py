@@ -14,7 +14,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .client import BatchRequest, DeltaResult, GraphClient
-from .errors import AuthExpiredError, GraphError, NotFoundError, SyncStateLostError
+from .errors import (
+    AuthExpiredError,
+    GraphError,
+    NotFoundError,
+    PacingDeadlineError,
+    SyncStateLostError,
+)
 
 CREATE = "create"
 UPDATE = "update"
@@ -148,29 +154,44 @@ class ContactFolder:
     def write_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
         """One result per write, in order. A failure of the whole call (but an expired
         sign-in, which ends the sync) fails the writes Outlook did not answer, with its
-        reason; what Outlook did answer before it stays known."""
+        reason; what Outlook did answer before it stays known.
+
+        When Graph asks to wait past the client's deadline, PacingDeadlineError is raised with
+        `write_results`: the results of what was sent, None for what was not (nothing failed:
+        it is for the next run)."""
         requests_ = [self._request(write, index) for index, write in enumerate(writes)]
-        outcomes, error = self._batch(requests_)
+        try:
+            outcomes, error = self._batch(requests_)
+        except PacingDeadlineError as paused:
+            answered = {
+                int(o.request.id): o for o in (paused.batch_outcomes or []) if o is not None
+            }
+            paused.write_results = [
+                self._result(write, answered[index]) if index in answered else None
+                for index, write in enumerate(writes)
+            ]
+            raise
         results = []
         for index, write in enumerate(writes):
             outcome = outcomes.get(index)
             if outcome is None:
                 results.append(WriteResult(False, error=str(error or "no answer from Outlook")))
-                continue
-            gone_already = write.op == DELETE and outcome.status == 404
-            if not outcome.ok and not gone_already:
-                results.append(WriteResult(False, error=str(outcome.error)))
-                continue
-            body = outcome.body if isinstance(outcome.body, dict) else {}
-            change_key = body.get("changeKey")
-            results.append(
-                WriteResult(
-                    True,
-                    contact_id=body.get("id") if write.op == CREATE else write.contact_id,
-                    change_key=change_key if isinstance(change_key, str) else None,
-                )
-            )
+            else:
+                results.append(self._result(write, outcome))
         return results
+
+    @staticmethod
+    def _result(write: ContactWrite, outcome: Any) -> WriteResult:
+        gone_already = write.op == DELETE and outcome.status == 404
+        if not outcome.ok and not gone_already:
+            return WriteResult(False, error=str(outcome.error))
+        body = outcome.body if isinstance(outcome.body, dict) else {}
+        change_key = body.get("changeKey")
+        return WriteResult(
+            True,
+            contact_id=body.get("id") if write.op == CREATE else write.contact_id,
+            change_key=change_key if isinstance(change_key, str) else None,
+        )
 
     def _request(self, write: ContactWrite, index: int) -> BatchRequest:
         if write.op == CREATE:
@@ -189,7 +210,7 @@ class ContactFolder:
         try:
             outcomes = self.client.batch(list(requests_))
             error = None
-        except AuthExpiredError:
+        except (AuthExpiredError, PacingDeadlineError):
             raise
         except GraphError as exc:
             outcomes = [o for o in (exc.batch_outcomes or []) if o is not None]

@@ -33,6 +33,13 @@ class MicrosoftContactsAccountSync(models.Model):
     # run: the next run reads only the partners written since (see the sync service).
     odoo_whole_read_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
     odoo_read_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
+    resume_at = fields.Datetime(
+        "Sync Resumes At",
+        copy=False,
+        readonly=True,
+        help="Microsoft Graph asked this mailbox to wait: the last run paused, and the next "
+        "one starts as soon as Graph allows.",
+    )
 
     def _read_odoo_whole_next(self):
         """The next run reads every partner of the scope: something changed that a read of
@@ -47,14 +54,21 @@ class MicrosoftContactsAccountSync(models.Model):
         while some remain. Accounts whose first sync the user has not confirmed wait; those of
         users who left are disconnected, never synced. Returns how many it synced (0 or 1)."""
         self.sudo().search(self._offboarded_domain())._offboard()
+        now = fields.Datetime.now()
         ready = [
             ("state", "=", "connected"),
             ("initial_sync_confirmed", "=", True),
             ("user_id.active", "=", True),
             ("user_id.share", "=", False),
+            # Graph asked to wait: not before it allows.
+            "|",
+            ("resume_at", "=", False),
+            ("resume_at", "<=", now),
         ]
+        # Paused runs go on first, then what users asked for, then the due ones.
         requested = self.sudo().search(
-            [*ready, ("sync_requested_by_id", "!=", False)], order="write_date, id"
+            [*ready, "|", ("resume_at", "!=", False), ("sync_requested_by_id", "!=", False)],
+            order="resume_at asc nulls last, write_date, id",
         )
         # The first ones in line are enough: a call syncs one, the others are busy elsewhere.
         due = requested | self.sudo().search(
@@ -62,7 +76,7 @@ class MicrosoftContactsAccountSync(models.Model):
                 *ready,
                 "|",
                 ("last_sync_at", "=", False),
-                ("last_sync_at", "<=", fields.Datetime.now() - self._get_sync_interval()),
+                ("last_sync_at", "<=", now - self._get_sync_interval()),
             ],
             order="last_sync_at asc nulls first, id",
             limit=DUE_BATCH,
@@ -127,7 +141,7 @@ class MicrosoftContactsAccountSync(models.Model):
                 }
             )
         )
-        account.last_sync_at = fields.Datetime.now()
+        account.write({"last_sync_at": fields.Datetime.now(), "resume_at": False})
         try:
             account._get_access_token()
         except AuthExpiredError as error:
@@ -265,7 +279,7 @@ class MicrosoftContactsAccountSync(models.Model):
 
     def _toast_run(self, user, run):
         failed = run.state == "failed"
-        warned = run.message or run.count_failed or run.count_conflict
+        warned = run.message or run.count_failed or run.count_conflict or run.state == "paused"
         user.partner_id._bus_send(
             "simple_notification",
             {

@@ -15,18 +15,24 @@ sync/README.md says what each step must do; this file runs them and commits per 
 """
 
 import logging
+import time
 from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from odoo import api, fields, models
+from odoo.tools import config
 
-from ..graph import AuthExpiredError
+from ..graph import AuthExpiredError, PacingDeadlineError
 from ..sync import planner as sp
 from ..sync import preview as sp_preview
 
 # Record pairs applied between two commits (a crash keeps what the earlier chunks did).
 DEFAULT_CHUNK_SIZE = 500
+# How long a run may wait for Graph, in seconds (Settings may say otherwise), and a preview.
+DEFAULT_RUN_TIME_BUDGET = 600
+PREVIEW_TIME_BUDGET = 30
 OUTLOOK_KINDS = frozenset(
     {sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK, sp.UPDATE_OUTLOOK, sp.DELETE_IN_OUTLOOK}
 )
@@ -65,6 +71,7 @@ class SyncJob:
         self.env = env
         self.auto_commit = auto_commit
         self.dry_run = dry_run  # plan only: no folder created, no position stored
+        self.deadline = None  # when Graph may be waited for no longer (epoch seconds)
         self.Link = env[target.link_model].sudo()
         # Contacts, companies, titles and tags are read and written as the account's user, in
         # all of the user's companies (R9): what the user may not do is refused here as in the
@@ -206,12 +213,15 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         auto_commit = account._sync_auto_commit()
         if auto_commit:
             self._commit(account)  # a token refreshed by the caller is never rolled back
+        deadline = time.time() + self._run_time_budget()
         notes, counts = [], dict.fromkeys(COUNT_KEYS, 0)
         for target in self._earlier_targets(account):
-            job = self._job(account, target, run, auto_commit=auto_commit)
+            job = self._job(account, target, run, auto_commit=auto_commit, deadline=deadline)
             try:
                 with nullcontext() if auto_commit else self.env.cr.savepoint():
                     self._execute(job)
+            except PacingDeadlineError as error:
+                return self._pause_run(job, error)
             except AuthExpiredError:
                 raise
             except Exception as error:
@@ -238,12 +248,61 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
                 )
         # Made now: what the earlier targets hold in Outlook is not copied into this one.
         last = self._synced_folder_target(account, confirm_deletions)
-        job = self._job(account, last, run, auto_commit=auto_commit)
+        job = self._job(account, last, run, auto_commit=auto_commit, deadline=deadline)
         job.counts = counts
-        # Without commits, a savepoint undoes a failed run as a whole.
-        with nullcontext() if auto_commit else self.env.cr.savepoint():
-            self._execute(job, chosen)
+        try:
+            # Without commits, a savepoint undoes a failed run as a whole.
+            with nullcontext() if auto_commit else self.env.cr.savepoint():
+                self._execute(job, chosen)
+        except PacingDeadlineError as error:
+            return self._pause_run(job, error, notes)
         self._finish_run(job, notes)
+        return job
+
+    @api.model
+    def _run_time_budget(self):
+        """Seconds a run may spend, waiting for Graph included (Settings), within the time
+        Odoo gives a cron job (limit_time_real_cron), less a fifth for the last commit."""
+        value = (
+            self.env["ir.config_parameter"].sudo().get_param("microsoft_contacts.run_time_budget")
+        )
+        try:
+            budget = int(value or DEFAULT_RUN_TIME_BUDGET)
+        except ValueError:
+            budget = DEFAULT_RUN_TIME_BUDGET
+        limit = config.get("limit_time_real_cron") or 0
+        if limit > 0:
+            budget = min(budget, int(limit * 0.8))
+        return max(budget, 1)
+
+    @api.model
+    def _pause_run(self, job, error, notes=()):
+        """Graph asked this mailbox to wait beyond the run's time: what is done stays (a
+        background run commits it; the position in Outlook's changes stays where it was, so
+        nothing is missed), the run ends as paused, and the workers come back for the account
+        as soon as Graph allows. Nothing of it is a failure."""
+        account, run = job.account, job.run
+        resume_at = datetime.fromtimestamp(error.retry_at, tz=timezone.utc).replace(tzinfo=None)
+        if job.auto_commit:
+            self._save_lines(job)
+        message = self.env._(
+            "Paused: Microsoft Graph asked to wait until %(time)s (UTC) before more requests to "
+            "this mailbox. The sync goes on from there, on its own.",
+            time=resume_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+        run.write(
+            {
+                "state": "paused",
+                "message": "\n".join(filter(None, [*notes, message])),
+                "finished_at": fields.Datetime.now(),
+                **{f"count_{key}": value for key, value in job.counts.items()},
+            }
+        )
+        account.write({"resume_at": resume_at, "last_error": False})
+        for cron in account._get_sync_crons():
+            cron._trigger(at=resume_at)
+        if job.auto_commit:
+            self._commit(account)
         return job
 
     @api.model
@@ -254,8 +313,10 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         return self._plan(job), job
 
     @api.model
-    def _job(self, account, target, run=None, **options):
-        return SyncJob(account, target, run, **options)
+    def _job(self, account, target, run=None, deadline=None, **options):
+        job = SyncJob(account, target, run, **options)
+        job.deadline = deadline or time.time() + PREVIEW_TIME_BUDGET
+        return job
 
     @api.model
     def _execute(self, job, chosen=None):
@@ -265,7 +326,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
     @api.model
     def _plan(self, job):
         """Read both sides and plan. A dry run writes nothing, in Odoo or in Outlook."""
-        job.client = job.account._get_graph_client()
+        job.client = job.account._get_graph_client(deadline=job.deadline)
         resolver, region = self._lookups(job)
         job.folder = getattr(self, job.target.find_folder)(job)
         self._read_links(job)

@@ -2,7 +2,7 @@
 
 from odoo import api, models
 
-from ..graph import ContactWrite
+from ..graph import ContactWrite, PacingDeadlineError
 from ..graph.contacts import CREATE, DELETE, UPDATE
 from ..sync import planner as sp
 
@@ -37,10 +37,21 @@ class MicrosoftContactsOutlookSyncOutlook(models.AbstractModel):
             )
             for record, action in zip(records, actions, strict=True)
         ]
+        try:
+            results = job.folder.write_contacts(writes)
+        except PacingDeadlineError as error:
+            # What landed is linked now; the rest waits for the run after the pause.
+            self._keep_outlook_writes(job, records, actions, error.write_results)
+            raise
+        self._keep_outlook_writes(job, records, actions, results)
+
+    @api.model
+    def _keep_outlook_writes(self, job, records, actions, results):
+        """Links and lines of the writes Outlook carried out; a failed record stops there."""
         done = []
-        for record, action, result in zip(
-            records, actions, job.folder.write_contacts(writes), strict=True
-        ):
+        for record, action, result in zip(records, actions, results, strict=True):
+            if result is None:
+                continue  # not sent: Graph asked to wait
             if not result.ok:
                 self._fail(job, record, action, result.error)
                 continue

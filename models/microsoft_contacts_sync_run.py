@@ -45,6 +45,7 @@ class MicrosoftContactsSyncRun(models.Model):
         [
             ("running", "Running"),
             ("done", "Done"),
+            ("paused", "Paused"),
             ("failed", "Failed"),
         ],
         default="running",

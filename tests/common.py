@@ -288,6 +288,22 @@ class OutlookSyncCase(TransactionCase):
         self.assertTrue(run, "the account was not locked by anyone else")
         return run
 
+    def _committing_sync(self, method="_sync_outlook"):
+        """Run as a background worker would, committing as it goes: the class must be in test
+        mode (registry.enter_test_mode), where its commits and rollbacks move a savepoint."""
+        self.env.flush_all()
+        with self.registry.cursor() as cr:
+            account = self.account.with_env(self.account.env(cr=cr)).with_context(
+                microsoft_contacts_auto_commit=True
+            )
+            if method == "_sync_outlook":
+                run_id = account._sync_outlook().id
+            else:
+                getattr(account.browse(), method)()
+                run_id = account.sudo().sync_run_ids[:1].id
+        self.env.invalidate_all()
+        return self.env["microsoft.contacts.sync.run"].browse(run_id)
+
     def _synced(self, account=None):
         run = self._sync(account)
         self.assertEqual(run.state, "done", run.message)

@@ -37,14 +37,6 @@ class TestOutlookSyncChunks(OutlookSyncCase):
         self.registry.enter_test_mode(self.cr)
         self.addCleanup(self.registry.leave_test_mode)
 
-    def _committing_sync(self):
-        self.env.flush_all()
-        with self.registry.cursor() as cr:
-            account = self.account.with_env(self.account.env(cr=cr))
-            run_id = account.with_context(microsoft_contacts_auto_commit=True)._sync_outlook().id
-        self.env.invalidate_all()
-        return self.env["microsoft.contacts.sync.run"].browse(run_id)
-
     def _outlook_emails(self):
         folder = self.mailbox.folder(FOLDER)
         return sorted(

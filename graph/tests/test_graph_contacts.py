@@ -1,5 +1,7 @@
 """ContactFolder against the simulator over HTTPS: finding, delta, reads by id, batched writes."""
 
+import time
+
 import pytest
 
 from graph import (
@@ -7,6 +9,7 @@ from graph import (
     ContactFolder,
     ContactWrite,
     GraphClient,
+    PacingDeadlineError,
 )
 from graph.contacts import CREATE, DELETE, UPDATE
 
@@ -115,3 +118,22 @@ def test_a_failed_call_fails_the_unanswered_writes_and_an_expired_sign_in_ends_i
     sim.revoke_refresh_tokens(uid)
     with pytest.raises(AuthExpiredError):
         folder.write_contacts([ContactWrite(CREATE, body={"givenName": "Never"})])
+
+
+def test_graph_asking_to_wait_past_the_deadline_stops_with_what_landed(mailbox):
+    sim, uid, _client = mailbox
+    token = sim.issue_token(uid)
+    client = GraphClient(sim.graph_endpoint, lambda force_refresh: token, deadline=time.time() + 2)
+    folder = ContactFolder.add(client, "Odoo Contacts")
+    sim.configure(rate_limit=5, rate_window=600)  # spent after the folder and 4 contacts
+    writes = [ContactWrite(CREATE, body={"givenName": f"P{n}"}) for n in range(8)]
+    with pytest.raises(PacingDeadlineError) as caught:
+        folder.write_contacts(writes)
+    results = caught.value.write_results
+    assert len(results) == 8
+    landed = [r for r in results if r is not None]
+    assert landed and all(r.ok and r.contact_id for r in landed)
+    assert None in results, "the rest is for the next run, not failed"
+    stored = {c["id"] for c in sim.contacts(uid, folder_id=folder.id)}
+    assert {r.contact_id for r in landed} == stored
+    assert caught.value.retry_at > time.time() + 2
