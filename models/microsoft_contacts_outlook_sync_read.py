@@ -76,6 +76,15 @@ _LOOKUPS = {}
 MAX_CACHED_LOOKUPS = 32
 
 
+def _snapshot(text):
+    """A link's stored snapshot; None when unreadable: the pair is then read again."""
+    try:
+        return Snapshot.from_json(json.loads(text))
+    except ValueError:
+        _logger.info("An unreadable link snapshot: the pair is read again")
+        return None
+
+
 def _own_echo(item, stored, full):
     return (
         stored is not None
@@ -264,10 +273,7 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         for link in job.links:
             text = job.snapshots.get(link.partner_id)
             if text and (unlinked or link.partner_id in read):
-                try:
-                    link = replace(link, snapshot=Snapshot.from_json(json.loads(text)))
-                except ValueError:
-                    pass  # unreadable: the pair is read again (planned as without one)
+                link = replace(link, snapshot=_snapshot(text))
             links.append(link)
         return links
 
