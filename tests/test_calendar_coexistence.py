@@ -1,4 +1,5 @@
 import json
+import unittest
 from unittest.mock import patch
 from urllib.parse import urlencode, urlsplit
 
@@ -20,10 +21,9 @@ class TestCalendarCoexistence(HttpCase):
         super().setUpClass()
         calendar = cls.env["ir.module.module"].search([("name", "=", "microsoft_calendar")])
         if calendar.state != "installed":
-            raise AssertionError(
-                "microsoft_calendar must be installed for these tests "
-                "(tools/odoo_tier.sh runs them in the mc_calendar database)"
-            )
+            # Not a failure of this database: `make test` runs these tests in one where it is
+            # installed (tools/odoo_tier.sh, mc_calendar), and counts a skip there as a failure.
+            raise unittest.SkipTest("microsoft_calendar is not installed in this database")
         cls.user = new_test_user(cls.env, login="calendar_user", password="calendar_user1")
 
     def setUp(self):

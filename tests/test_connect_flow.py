@@ -20,21 +20,23 @@ class TestConnectFlow(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
         cls.env["ir.config_parameter"].sudo().set_param(
             "microsoft_contacts_tenant_id", "organizations"
         )
         cls.alice = new_test_user(cls.env, login="alice", password="alice-password-1")
         cls.bob = new_test_user(cls.env, login="bob", password="bob-password-1")
+        cls.simulator.reset()
+        cls.redirect_uri = f"{cls.base_url()}/microsoft_account/authentication"
+        cls.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [cls.redirect_uri])
+        cls.megan = cls.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
+        cls.simulator.configure(consent_mode="auto", default_user=cls.megan["id"])
+        cls.simulator.checkpoint(cls)
 
     def setUp(self):
         super().setUp()
-        self.simulator.reset()
-        self.redirect_uri = f"{self.base_url()}/microsoft_account/authentication"
-        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [self.redirect_uri])
-        self.megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
-        self.simulator.configure(consent_mode="auto", default_user=self.megan["id"])
+        self.simulator.back_to_checkpoint()
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Tier 2: the addon in a real Odoo 18 + PostgreSQL, the Graph side served by the simulator.
 # Called by tools/run_tests.sh with VENV, ODOO_PATH and WORK set; writes "passed failed skipped"
-# to $WORK/tier2.counts. Everything it starts (PostgreSQL, the simulator) is stopped on exit,
-# failures included.
+# to $WORK/tier2.counts. PostgreSQL is stopped on exit, failures included. The tests start the
+# Graph simulator themselves (tests/common.py), as they do under any runner.
 #
 # Two databases:
 #   mc_alone     the addon alone: installs cleanly, all its tests but the calendar ones
@@ -16,10 +16,8 @@ run=$(mktemp -d "${TMPDIR:-/tmp}/microsoft_contacts_tier2.XXXXXX")
 chmod 755 "$run"   # the PostgreSQL cluster inside may belong to the postgres user
 counts="$WORK/tier2.counts"
 echo "0 1 0" >"$counts"
-sim_pid=""
 
 cleanup() {
-    [ -n "$sim_pid" ] && stop_process "$sim_pid"
     bash "$root/tools/pgcluster.sh" stop "$run/pg"
     rm -rf "$run"
 }
@@ -31,11 +29,6 @@ mkdir -p "$run/addons"
 ln -s "$root" "$run/addons/microsoft_contacts"
 
 start_pgcluster "$run/pg" || { echo "tier 2: could not start PostgreSQL" >&2; exit 1; }
-
-# The simulator as its own process, as Microsoft would be.
-start_simulator "$run/sim" 0 --seed 1 || exit 1
-export MICROSOFT_CONTACTS_SIMULATOR_URL="$sim_url"
-export REQUESTS_CA_BUNDLE="$sim_bundle"
 
 http_port=$(free_port)
 cat >"$run/odoo.conf" <<EOF
