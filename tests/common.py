@@ -41,6 +41,9 @@ TIMEOUT = 10
 # An internal user with Contacts rights (creates and edits contacts), not an administrator:
 # the users whose syncs the tests run. base.group_user alone reads contacts only.
 CONTACTS_USER_GROUPS = "base.group_user,base.group_partner_manager"
+# Tests that need Odoo's HTTP server (HttpCase: controllers, tours, hoot) carry this tag:
+# `make test` runs them with odoo-bin and the others with pytest-odoo (tools/pytest_tier2.py).
+HTTP_TAG = "microsoft_contacts_http"
 
 
 def new_contacts_user(env, login, **kwargs):

@@ -7,8 +7,10 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.microsoft_account.models.microsoft_service import MicrosoftService
 
+from .common import HTTP_TAG
 
-@tagged("post_install", "-at_install", "microsoft_contacts_calendar")
+
+@tagged("post_install", "-at_install", "microsoft_contacts_calendar", HTTP_TAG)
 class TestCalendarCoexistence(HttpCase):
     """Outlook Calendar shares /microsoft_account/authentication with us and must keep working.
 

@@ -7,13 +7,13 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.microsoft_contacts.graph.auth import ConsentRequiredError
 
-from .common import GraphSimulatorAdmin, point_at_simulator
+from .common import HTTP_TAG, GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "odoo-contacts-app"
 CLIENT_SECRET = "odoo-contacts-secret"
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestConnectFlow(HttpCase):
     """Sign-in through the shared callback, against the simulator's login, with real MSAL."""
 

@@ -4,14 +4,14 @@ import io
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from .common import GraphSimulatorAdmin, point_at_simulator
+from .common import HTTP_TAG, GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "directory-app"
 CLIENT_SECRET = "directory-secret"
 TENANT = "contoso.test"
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestDirectoryImport(HttpCase):
     """Entra ID users imported as contacts, against the simulator over HTTPS."""
 

@@ -1,7 +1,13 @@
 from odoo.tests import tagged
 
 from .browser import BrowserCase
-from .common import GraphSimulatorAdmin, OutlookMailbox, first_email, point_at_simulator
+from .common import (
+    HTTP_TAG,
+    GraphSimulatorAdmin,
+    OutlookMailbox,
+    first_email,
+    point_at_simulator,
+)
 
 CLIENT_ID = "odoo-contacts-app"
 CLIENT_SECRET = "odoo-contacts-secret"
@@ -13,7 +19,7 @@ OUTLOOK_CONTACTS = [
 ]
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestSyncWithOutlookTour(BrowserCase):
     """From the Contacts app: connect Outlook, preview the first sync, apply it."""
 

@@ -9,6 +9,7 @@
 #   start_simulator DIR PORT ARGS…   the Graph simulator as its own process, state in DIR;
 #                                    sets sim_pid sim_url sim_bundle sim_ca
 #   stop_process PID [SECONDS]       TERM, then KILL when still alive after SECONDS (default 20)
+#   junit_counts FILE                prints "passed failed skipped" of a JUnit XML report
 #   free_port                        prints a free TCP port of 127.0.0.1
 #   port_is_free PORT                true when nothing listens on 127.0.0.1:PORT
 
@@ -128,4 +129,24 @@ port_is_free() {
 import socket, sys
 s = socket.socket()
 sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0)' "$1"
+}
+
+# A report that is missing or unreadable counts as one failure.
+junit_counts() {
+    "$VENV/bin/python" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print("0 1 0")
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = failures = skips = 0
+for s in suites:
+    tests += int(s.get("tests", 0))
+    failures += int(s.get("failures", 0)) + int(s.get("errors", 0))
+    skips += int(s.get("skipped", 0))
+print(tests - failures - skips, failures, skips)
+EOF
 }

@@ -2,7 +2,8 @@
 # The whole test run behind `make test`, from a fresh clone:
 #   venv   .venv with the pinned dependencies (requirements*.txt)
 #   unit   tier 1: graph/, sync/ and the Graph simulator with plain pytest
-#   odoo   tier 2: the addon installed and tested in Odoo 18 (throwaway PostgreSQL + simulator)
+#   odoo   tier 2: the addon installed and tested in Odoo 18 (throwaway PostgreSQL): odoo-bin
+#          runs the tests that need Odoo's HTTP server, pytest-odoo the others (tools/odoo_tier.sh)
 #   lint   ruff + pylint-odoo (OCA's mandatory checks)
 #   all    all of the above and, when Odoo is found, `make demo-check`; then one summary line
 # Tier 2 runs whenever an Odoo 18 tree is found (ODOO_PATH, else ../odoo, /opt/odoo18, /opt/odoo)
@@ -20,26 +21,6 @@ mkdir -p "$work"
 
 # name -> "passed failed skipped" (or a reason when skipped as a whole)
 declare -A passed failed skipped status
-
-# junit_counts FILE -> "passed failed skipped"
-junit_counts() {
-    "$VENV/bin/python" - "$1" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError):
-    print("0 1 0")
-    sys.exit()
-suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-tests = failures = skips = 0
-for s in suites:
-    tests += int(s.get("tests", 0))
-    failures += int(s.get("failures", 0)) + int(s.get("errors", 0))
-    skips += int(s.get("skipped", 0))
-print(tests - failures - skips, failures, skips)
-EOF
-}
 
 run_unit() {
     say "tier 1: pure Python (graph/, sync/, Graph simulator)"
@@ -114,6 +95,7 @@ run_odoo() {
         return 0
     fi
     say "tier 2: Odoo 18 at $odoo"
+    rm -f "$work/tier2.counts" "$work/tier2.detail"   # no figures of an earlier run
     install_requirements odoo requirements-odoo.txt || { failed[tier2]=1; status[tier2]=ran; return 1; }
     local no_browser=0
     ensure_chromium || no_browser=1
@@ -172,6 +154,8 @@ summary() {
         if [ "$st" = ran ]; then
             printf '  %-6s %s passed, %s failed, %s skipped\n' "$tier" \
                 "${passed[$tier]}" "${failed[$tier]}" "${skipped[$tier]}"
+            # Tier 2 in parts: which runner ran which tests, in which database.
+            [ "$tier" = tier2 ] && [ -s "$work/tier2.detail" ] && sed 's/^/           /' "$work/tier2.detail"
             tp=$((tp + passed[$tier])); tf=$((tf + failed[$tier])); ts=$((ts + skipped[$tier]))
         else
             printf '  %-6s %s\n' "$tier" "$st"
