@@ -4,7 +4,7 @@
 #   unit   tier 1: graph/, sync/ and the Graph simulator with plain pytest
 #   odoo   tier 2: the addon installed and tested in Odoo 18 (throwaway PostgreSQL): odoo-bin
 #          runs the tests that need Odoo's HTTP server, pytest-odoo the others (tools/odoo_tier.sh)
-#   lint   ruff + pylint-odoo (OCA's mandatory checks)
+#   lint   ruff + pylint-odoo (OCA's mandatory checks), test module names unique across tiers
 #   all    all of the above and, when Odoo is found, `make demo-check`; then one summary line
 # Tier 2 runs whenever an Odoo 18 tree is found (ODOO_PATH, else ../odoo, /opt/odoo18, /opt/odoo)
 # and says loudly when it is skipped. Its browser tests (hoot, tours) need Chromium: tier 2
@@ -141,6 +141,18 @@ run_lint() {
         p=$((p + 1))
     else
         f=$((f + 1))
+    fi
+    say "lint: test module names unique across tiers"
+    # pytest imports a test file by its name when its folder is not a package (tier 1), so two
+    # test files of one name collide in any run that collects both (pytest from the root).
+    local same
+    same=$(find "$root" -name '.*' -prune -o -path '*/tests/*' -name 'test_*.py' -print \
+        | xargs -r -n1 basename | sort | uniq -d)
+    if [ -z "$same" ]; then
+        p=$((p + 1))
+    else
+        f=$((f + 1))
+        echo "test modules of the same name in several folders (rename one): $same" >&2
     fi
     passed[lint]=$p; failed[lint]=$f; skipped[lint]=0
     status[lint]=ran
