@@ -9,6 +9,8 @@
 #               sync (restart the demo to take them again)
 #   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
 #   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op, throttled
+#   make odoo   Odoo 18.0 fetched with git (shallow) into ODOO_PATH, else ../odoo, where the
+#               targets above find it; nothing to do when they find one already
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of
 #   ../odoo, /opt/odoo18, /opt/odoo that holds an Odoo 18 tree.
 # PYTHON: the interpreter the virtualenv is built from (3.10-3.12). Default: python3.
@@ -18,7 +20,7 @@ VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
 .PHONY: test test-unit test-odoo lint venv clean demo demo-check demo-screenshots bench-directory \
-	bench-sync
+	bench-sync odoo
 
 test:
 	@bash tools/run_tests.sh all
@@ -34,6 +36,9 @@ lint:
 
 venv:
 	@bash tools/run_tests.sh venv
+
+odoo:
+	@bash tools/get_odoo.sh
 
 # Benchmarks print their figures (they are not part of make test).
 bench-directory:

@@ -5,6 +5,8 @@
 #   ensure_venv                      the virtualenv with requirements.txt + requirements-test.txt
 #   install_requirements NAME FILE…  pip install once per content of the files
 #   find_odoo                        prints the Odoo 18 tree (ODOO_PATH, ../odoo, /opt/odoo18, /opt/odoo)
+#   odoo_missing_help                how to get an Odoo 18 tree (make odoo, ODOO_PATH)
+#   default_odoo_dir                 where `make odoo` puts one: ../odoo, beside the clone
 #   start_pgcluster DIR              a throwaway PostgreSQL; sets pg_host pg_port pg_user
 #   start_simulator DIR PORT ARGS…   the Graph simulator as its own process, state in DIR;
 #                                    sets sim_pid sim_url sim_bundle sim_ca
@@ -74,6 +76,31 @@ find_odoo() {
         echo "ODOO_PATH=$ODOO_PATH does not hold an Odoo 18.0 tree (odoo-bin + odoo/release.py)" >&2
     fi
     return 1
+}
+
+default_odoo_dir() {
+    echo "$(cd "$root/.." && pwd)/odoo"
+}
+
+odoo_missing_help() {
+    local looked target
+    if [ -n "${ODOO_PATH:-}" ]; then
+        looked="ODOO_PATH=$ODOO_PATH" target=$ODOO_PATH
+    else
+        target=$(default_odoo_dir)
+        looked="$target, /opt/odoo18, /opt/odoo"
+    fi
+    cat <<EOF
+No Odoo 18.0 source tree (a folder with odoo-bin and the odoo/ package of release 18.0) at:
+  $looked
+To get one, either
+  make odoo
+      which clones Odoo 18.0 (several hundred MB; it needs to reach github.com) where make
+      test and make demo find it:
+      git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo $target
+  or put an Odoo 18.0 source tree there yourself,
+  or name the one you have: make test ODOO_PATH=/path/to/odoo (make demo likewise).
+EOF
 }
 
 start_pgcluster() {

@@ -26,7 +26,10 @@ odoo_pid="" sim_pid="" pg=""
 fail() { echo "$name: $*" >&2; exit 1; }
 
 ensure_venv || fail "no virtualenv"
-odoo=$(find_odoo) || fail "needs an Odoo 18 tree: set ODOO_PATH, or put one at ../odoo or /opt/odoo18"
+if ! odoo=$(find_odoo); then
+    [ -n "${ODOO_PATH:-}" ] || odoo_missing_help >&2
+    fail "needs an Odoo 18.0 tree"
+fi
 install_requirements odoo "$root/requirements-odoo.txt" || fail "Odoo's Python dependencies did not install"
 python="$VENV/bin/python"
 

@@ -7,9 +7,9 @@
 #   lint   ruff + pylint-odoo (OCA's mandatory checks), test module names unique across tiers
 #   all    all of the above and, when Odoo is found, `make demo-check`; then one summary line
 # Tier 2 runs whenever an Odoo 18 tree is found (ODOO_PATH, else ../odoo, /opt/odoo18, /opt/odoo)
-# and says loudly when it is skipped. Its browser tests (hoot, tours) need Chromium: tier 2
-# installs it when missing (apt-get, as root or with password-less sudo) and counts a failure
-# when it still cannot be found.
+# and says loudly when it is skipped, and how to get one (`make odoo`). Its browser tests (hoot,
+# tours) need Chromium: tier 2 installs it when missing (apt-get, as root or with password-less
+# sudo) and counts a failure when it still cannot be found.
 set -uo pipefail
 
 . "$(dirname "$0")/common.sh"
@@ -89,9 +89,10 @@ run_odoo() {
             passed[tier2]=0; failed[tier2]=1; skipped[tier2]=0; status[tier2]=ran
             return 1
         fi
-        status[tier2]="SKIPPED: no Odoo 18 tree (set ODOO_PATH, or put one at ../odoo or /opt/odoo18)"
+        status[tier2]="SKIPPED: no Odoo 18 tree (make odoo fetches one)"
         say "tier 2: ${status[tier2]}"
         echo "!!! The Odoo tier did NOT run: models, views, controllers and security are untested. !!!" >&2
+        odoo_missing_help >&2
         return 0
     fi
     say "tier 2: Odoo 18 at $odoo"
@@ -112,7 +113,7 @@ run_odoo() {
 # --check, on free ports), so that README's second command keeps working.
 run_demo() {
     if ! find_odoo >/dev/null 2>&1; then
-        status[demo]="SKIPPED: no Odoo 18 tree"
+        status[demo]="SKIPPED: no Odoo 18 tree (make odoo fetches one)"
         return 0
     fi
     say "demo: make demo-check"
