@@ -1,5 +1,6 @@
 import { defineMailModels } from "@mail/../tests/mail_test_helpers";
 import { describe, expect, test } from "@odoo/hoot";
+import { waitFor } from "@odoo/hoot-dom";
 import { animationFrame, Deferred } from "@odoo/hoot-mock";
 import { browser } from "@web/core/browser/browser";
 import {
@@ -143,7 +144,9 @@ for (const viewType of Object.keys(VIEWS)) {
             await contains(SYNC_BUTTON).click();
             expect(SYNC_BUTTON).not.toBeEnabled();
             answer.resolve();
-            await animationFrame();
+            // The dialog comes after the browser's unhandledrejection event and one more render:
+            // a single animation frame is not always enough when the machine is busy.
+            await waitFor(".o_error_dialog");
             expect.verifyErrors(["Outlook is not reachable"]);
             expect(".o_error_dialog").toHaveCount(1);
             expect(SYNC_BUTTON).toBeEnabled();
