@@ -6,9 +6,10 @@ that Odoo's own runners need nothing prepared (`odoo-bin --test-tags /microsoft_
 class's setUpClass starts it on first use and trusts its test CA while the class runs.
 
 It runs once per test process, shared by the classes, as a process of its own:
-- once per process, not per class: a start costs about a second (an interpreter and a fresh
-  test CA), while what a class needs is a clean simulated world, which `reset()` or `restore()`
-  gives in a few milliseconds; the world, not the process, is what tests must not share;
+- once per process, not per class: a start takes a few tenths of a second (an interpreter, a
+  fresh test CA), twenty classes over, while what a class needs is a clean simulated world,
+  which `reset()` or `restore()` gives in a millisecond: the world, not the process, is what
+  tests must not share;
 - its own process, not a thread of Odoo's: as Microsoft is, another server, whose throttling
   and latency run on their own clock and threads instead of competing with the test for Odoo's
   interpreter lock, and nothing of tools/ lands on Odoo's import path. It stops when the test
