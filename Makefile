@@ -12,6 +12,8 @@
 #               paced to 100 / 50 / 10 % of Outlook's limit and from a 90 % spent window
 #   make bench-scale  many accounts (BENCH_ACCOUNTS=200 x BENCH_CONTACTS=1000) synced by
 #               BENCH_WORKERS=2 cron workers, BENCH_CYCLES=3 cycles of 1 % churn (needs Odoo)
+#   make odoo   Odoo 18.0 fetched with git (shallow) into ODOO_PATH, else ../odoo, where the
+#               targets above find it; nothing to do when they find one already
 # ODOO_PATH: an Odoo 18.0 source tree (the folder holding odoo-bin). Default: the first of
 #   ../odoo, /opt/odoo18, /opt/odoo that holds an Odoo 18 tree.
 # PYTHON: the interpreter the virtualenv is built from (3.10-3.12). Default: python3.
@@ -21,7 +23,7 @@ VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
 .PHONY: test test-unit test-odoo lint venv clean demo demo-check demo-screenshots bench-directory \
-	bench-sync bench-scale
+	bench-sync bench-scale odoo
 
 test:
 	@bash tools/run_tests.sh all
@@ -37,6 +39,9 @@ lint:
 
 venv:
 	@bash tools/run_tests.sh venv
+
+odoo:
+	@bash tools/get_odoo.sh
 
 # Benchmarks print their figures (they are not part of make test).
 bench-directory:

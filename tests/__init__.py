@@ -19,7 +19,7 @@ from . import test_sync_schedule
 from . import test_my_outlook_page
 from . import test_partner_outlook_status
 from . import test_sync_entry_point
-from . import test_sync_preview
+from . import test_sync_preview_wizard
 from . import test_import_default_folder
 from . import test_sync_trust
 from . import test_outlook_sync_incremental

@@ -1,11 +1,31 @@
-"""Shared helpers for the Odoo tier: the Graph simulator runs as its own process.
+"""Shared helpers for the Odoo tier.
 
-`make test` (tools/odoo_tier.sh) starts it and exports its URL in
-MICROSOFT_CONTACTS_SIMULATOR_URL, and REQUESTS_CA_BUNDLE pointing at a bundle that
-trusts its test CA, as a corporate proxy CA would be trusted in production.
+The Graph simulator (tools/graph_simulator) plays Microsoft. The tests start it themselves, so
+that Odoo's own runners need nothing prepared (`odoo-bin --test-tags /microsoft_contacts`,
+`-i microsoft_contacts --test-enable`, pytest-odoo): `GraphSimulatorAdmin.for_class(cls)` in a
+class's setUpClass starts it on first use and trusts its test CA while the class runs.
+
+It runs once per test process, shared by the classes, as a process of its own:
+- once per process, not per class: a start takes a few tenths of a second (an interpreter, a
+  fresh test CA), twenty classes over, while what a class needs is a clean simulated world,
+  which `reset()` or `restore()` gives in a millisecond: the world, not the process, is what
+  tests must not share;
+- its own process, not a thread of Odoo's: as Microsoft is, another server, whose throttling
+  and latency run on their own clock and threads instead of competing with the test for Odoo's
+  interpreter lock, and nothing of tools/ lands on Odoo's import path. It stops when the test
+  process ends, however that ends: it serves until its standard input, a pipe from this
+  process, closes.
+
+A simulator started elsewhere can stand in: MICROSOFT_CONTACTS_SIMULATOR_URL names it, and
+REQUESTS_CA_BUNDLE must then already point at a bundle that trusts its CA.
 """
 
+import atexit
+import json
 import os
+import select
+import subprocess
+import sys
 from contextlib import contextmanager
 from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
@@ -15,10 +35,16 @@ import requests
 from odoo.tests import TransactionCase, new_test_user
 
 SIMULATOR_ENV = "MICROSOFT_CONTACTS_SIMULATOR_URL"
+# The addon's tools/ folder, which holds the graph_simulator package.
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+START_TIMEOUT = 60
 TIMEOUT = 10
 # An internal user with Contacts rights (creates and edits contacts), not an administrator:
 # the users whose syncs the tests run. base.group_user alone reads contacts only.
 CONTACTS_USER_GROUPS = "base.group_user,base.group_partner_manager"
+# Tests that need Odoo's HTTP server (HttpCase: controllers, tours, hoot) carry this tag:
+# `make test` runs them with odoo-bin and the others with pytest-odoo (tools/pytest_tier2.py).
+HTTP_TAG = "microsoft_contacts_http"
 
 
 def new_contacts_user(env, login, **kwargs):
@@ -37,6 +63,72 @@ def point_at_simulator(env, simulator, client_id=None, client_secret=None):
         icp.set_param("microsoft_contacts_client_secret", client_secret)
 
 
+class _SimulatorProcess:
+    """The simulator this test process started: `python -m graph_simulator` on a free port."""
+
+    def __init__(self):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [TOOLS, env.get("PYTHONPATH")]))
+        # Its error output goes where this process's goes (Odoo's log, pytest's capture).
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "graph_simulator",
+                "--port=0",
+                "--seed=1",
+                "--until-stdin-closes",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        ready, _, _ = select.select([self.process.stdout], [], [], START_TIMEOUT)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.stop()
+            raise RuntimeError(
+                f"the Graph simulator ({TOOLS}/graph_simulator) did not start within "
+                f"{START_TIMEOUT} s (exit {self.process.returncode}); its error output is "
+                "above. It needs the packages of requirements-test.txt (trustme)."
+            )
+        info = json.loads(line)
+        self.base_url = info["base_url"]
+        self.ca_bundle = info["ca_bundle_path"]  # the system's CAs and the simulator's
+        atexit.register(self.stop)
+
+    def running(self):
+        return self.process.poll() is None
+
+    def stop(self):
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()  # the simulator stops when its standard input closes
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_simulator_process = None
+
+
+def _shared_simulator():
+    """The process's simulator, started on first use (and again if it died)."""
+    global _simulator_process
+    if _simulator_process is None or not _simulator_process.running():
+        _simulator_process = _SimulatorProcess()
+    return _simulator_process
+
+
+def _set_environ(name, value):
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 class GraphSimulatorAdmin:
     """Drives the simulator's test-only /_sim API over HTTPS."""
 
@@ -45,14 +137,38 @@ class GraphSimulatorAdmin:
         self.session = requests.Session()  # keep-alive: seeding makes many small calls
 
     @classmethod
-    def from_environment(cls):
+    def for_class(cls, test_class):
+        """The simulator `test_class` talks to, trusted by requests until the class ends.
+
+        Call it from setUpClass. Requests lets REQUESTS_CA_BUNDLE override a session's own
+        `verify`, and the environment may export one (a corporate CA): the class points it at
+        a bundle of the system's CAs plus the simulator's, and puts it back afterwards.
+        """
         url = os.environ.get(SIMULATOR_ENV)
-        if not url:
-            raise AssertionError(
-                f"{SIMULATOR_ENV} is not set: run the Odoo tier through `make test`, "
-                "which starts the Graph simulator (tools/graph_simulator)."
+        if url:
+            admin = cls(url)
+        else:
+            shared = _shared_simulator()
+            test_class.addClassCleanup(
+                _set_environ, "REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE")
             )
-        return cls(url)
+            os.environ["REQUESTS_CA_BUNDLE"] = shared.ca_bundle
+            admin = cls(shared.base_url)
+        test_class.addClassCleanup(admin.session.close)
+        return admin
+
+    def checkpoint(self, test_class):
+        """Remember the simulated world as it is now, as the starting point of each test.
+
+        TransactionCase rolls Odoo back after each test; this is the simulator's half: each
+        test's setUp calls back_to_checkpoint() and starts from the same world, e.g. a mailbox
+        the class signed in to once.
+        """
+        self._checkpoint = f"{test_class.__module__}.{test_class.__qualname__}"
+        self._call("POST", f"snapshots/{self._checkpoint}")
+
+    def back_to_checkpoint(self):
+        self._call("POST", f"snapshots/{self._checkpoint}/restore")
 
     def _call(self, method, path, json=None):
         response = self.session.request(
@@ -255,7 +371,7 @@ class OutlookSyncCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator, cls.client_id, cls.client_secret)
         cls.env["ir.config_parameter"].sudo().set_param(
             "microsoft_contacts_tenant_id", "organizations"
@@ -267,20 +383,20 @@ class OutlookSyncCase(TransactionCase):
             groups=cls.account_groups,
         )
         cls.Partner = cls.env["res.partner"]
+        # Signed in once for the class: each test starts from this point, Odoo's side by the
+        # test's savepoint, the simulator's by its checkpoint (tokens, mailbox, counters).
+        cls.simulator.reset()
+        cls.simulator.register_app(cls.client_id, cls.client_secret, [cls.redirect_uri])
+        owner = cls.simulator.add_user(cls.mailbox_upn, display_name=cls.mailbox_name)
+        cls.simulator.configure(consent_mode="auto", default_user=owner["id"])
+        cls.mailbox = OutlookMailbox(cls.simulator, owner["id"])
+        cls.account = cls.env["microsoft.contacts.account"].create({"user_id": cls.account_user.id})
+        sign_in_account(cls.account, cls.simulator, cls.redirect_uri, login_hint=cls.mailbox_upn)
+        cls.simulator.checkpoint(cls)
 
     def setUp(self):
         super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(self.client_id, self.client_secret, [self.redirect_uri])
-        owner = self.simulator.add_user(self.mailbox_upn, display_name=self.mailbox_name)
-        self.simulator.configure(consent_mode="auto", default_user=owner["id"])
-        self.mailbox = OutlookMailbox(self.simulator, owner["id"])
-        self.account = self.env["microsoft.contacts.account"].create(
-            {"user_id": self.account_user.id}
-        )
-        sign_in_account(
-            self.account, self.simulator, self.redirect_uri, login_hint=self.mailbox_upn
-        )
+        self.simulator.back_to_checkpoint()
         self.assertEqual(self.account.state, "connected")
 
     def _sync(self, account=None):
@@ -342,13 +458,15 @@ class DirectoryCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator, cls.client_id, cls.client_secret)
+        cls.simulator.reset()
+        cls.simulator.register_app(cls.client_id, cls.client_secret)
+        cls.simulator.checkpoint(cls)
 
     def setUp(self):
         super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(self.client_id, self.client_secret)
+        self.simulator.back_to_checkpoint()
 
     def _directory(self, **values):
         return self.env["microsoft.contacts.directory"].create(

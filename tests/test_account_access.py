@@ -2,10 +2,12 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
+from .common import HTTP_TAG
+
 TOKEN_FIELDS = ("token_cache", "home_account_id")
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestAccountAccess(HttpCase):
     """A user sees only their own account, and no token field at all, by ORM or RPC."""
 

@@ -24,7 +24,7 @@ class BenchDirectoryImport(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
 
     def _measure(self, label, directory):

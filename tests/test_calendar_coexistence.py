@@ -1,4 +1,5 @@
 import json
+import unittest
 from unittest.mock import patch
 from urllib.parse import urlencode, urlsplit
 
@@ -6,8 +7,10 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.microsoft_account.models.microsoft_service import MicrosoftService
 
+from .common import HTTP_TAG
 
-@tagged("post_install", "-at_install", "microsoft_contacts_calendar")
+
+@tagged("post_install", "-at_install", "microsoft_contacts_calendar", HTTP_TAG)
 class TestCalendarCoexistence(HttpCase):
     """Outlook Calendar shares /microsoft_account/authentication with us and must keep working.
 
@@ -20,10 +23,9 @@ class TestCalendarCoexistence(HttpCase):
         super().setUpClass()
         calendar = cls.env["ir.module.module"].search([("name", "=", "microsoft_calendar")])
         if calendar.state != "installed":
-            raise AssertionError(
-                "microsoft_calendar must be installed for these tests "
-                "(tools/odoo_tier.sh runs them in the mc_calendar database)"
-            )
+            # Not a failure of this database: `make test` runs these tests in one where it is
+            # installed (tools/odoo_tier.sh, mc_calendar), and counts a skip there as a failure.
+            raise unittest.SkipTest("microsoft_calendar is not installed in this database")
         cls.user = new_test_user(cls.env, login="calendar_user", password="calendar_user1")
 
     def setUp(self):

@@ -7,34 +7,36 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.microsoft_contacts.graph.auth import ConsentRequiredError
 
-from .common import GraphSimulatorAdmin, point_at_simulator
+from .common import HTTP_TAG, GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "odoo-contacts-app"
 CLIENT_SECRET = "odoo-contacts-secret"
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestConnectFlow(HttpCase):
     """Sign-in through the shared callback, against the simulator's login, with real MSAL."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
         cls.env["ir.config_parameter"].sudo().set_param(
             "microsoft_contacts_tenant_id", "organizations"
         )
         cls.alice = new_test_user(cls.env, login="alice", password="alice-password-1")
         cls.bob = new_test_user(cls.env, login="bob", password="bob-password-1")
+        cls.simulator.reset()
+        cls.redirect_uri = f"{cls.base_url()}/microsoft_account/authentication"
+        cls.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [cls.redirect_uri])
+        cls.megan = cls.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
+        cls.simulator.configure(consent_mode="auto", default_user=cls.megan["id"])
+        cls.simulator.checkpoint(cls)
 
     def setUp(self):
         super().setUp()
-        self.simulator.reset()
-        self.redirect_uri = f"{self.base_url()}/microsoft_account/authentication"
-        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET, [self.redirect_uri])
-        self.megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
-        self.simulator.configure(consent_mode="auto", default_user=self.megan["id"])
+        self.simulator.back_to_checkpoint()
 
     # -- helpers ------------------------------------------------------------------------
 

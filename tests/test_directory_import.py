@@ -4,31 +4,28 @@ import io
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from .common import GraphSimulatorAdmin, point_at_simulator
+from .common import HTTP_TAG, GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "directory-app"
 CLIENT_SECRET = "directory-secret"
 TENANT = "contoso.test"
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestDirectoryImport(HttpCase):
     """Entra ID users imported as contacts, against the simulator over HTTPS."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
         cls.tag = cls.env.ref("microsoft_contacts.res_partner_category_entra")
         cls.belgium = cls.env.ref("base.be")
-
-    def setUp(self):
-        super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET)
-        add = self.simulator.add_user
-        self.adele = add(
+        cls.simulator.reset()
+        cls.simulator.register_app(CLIENT_ID, CLIENT_SECRET)
+        add = cls.simulator.add_user
+        cls.adele = add(
             "adele@contoso.test",
             display_name="Adele Vance",
             jobTitle="Retail Manager",
@@ -37,12 +34,17 @@ class TestDirectoryImport(HttpCase):
             businessPhones=["+32 2 555 01 09"],
             employeeId="1234",
         )
-        self.alex = add("alex@contoso.test", display_name="Alex Wilber", jobTitle="Marketing")
-        self.guest = add("guest_ext@contoso.test", display_name="Gus Guest", user_type="Guest")
-        self.blocked = add(
+        cls.alex = add("alex@contoso.test", display_name="Alex Wilber", jobTitle="Marketing")
+        cls.guest = add("guest_ext@contoso.test", display_name="Gus Guest", user_type="Guest")
+        cls.blocked = add(
             "blocked@contoso.test", display_name="Blocked User", account_enabled=False
         )
-        self.bad = add("bad@contoso.test", display_name="Bad Country", country="Atlantis")
+        cls.bad = add("bad@contoso.test", display_name="Bad Country", country="Atlantis")
+        cls.simulator.checkpoint(cls)
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.back_to_checkpoint()
 
     def _directory(self, **values):
         return self.env["microsoft.contacts.directory"].create(

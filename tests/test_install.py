@@ -7,6 +7,11 @@ from .common import GraphSimulatorAdmin
 
 @tagged("post_install", "-at_install")
 class TestInstall(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
+
     def test_module_installed_with_its_dependencies(self):
         modules = self.env["ir.module.module"].search(
             [("name", "in", ("microsoft_contacts", "contacts", "microsoft_account"))]
@@ -16,7 +21,7 @@ class TestInstall(TransactionCase):
 
     def test_graph_client_reaches_the_simulator_from_odoo(self):
         """The pure Graph client works inside the Odoo process, over real HTTPS."""
-        simulator = GraphSimulatorAdmin.from_environment()
+        simulator = self.simulator
         simulator.reset()
         user = simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
         token = simulator.issue_token(user["id"])

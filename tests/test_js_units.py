@@ -6,6 +6,7 @@ from odoo.tests import tagged
 from odoo.addons.web.tests.test_js import unit_test_error_checker
 
 from .browser import BrowserCase
+from .common import HTTP_TAG
 
 # Only this addon's hoot suites: their names start with "@microsoft_contacts/".
 SUITE_FILTER = r"/^@microsoft_contacts\//"
@@ -13,7 +14,7 @@ PASSED_TEST = re.compile(r'Test "(?P<name>[^"]+)" passed')
 SUITE_RESULT = re.compile(r"passed (?P<count>\d+) tests")
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestJsUnits(BrowserCase):
     """The Sync with Outlook button's hoot tests, in a real Chromium."""
 

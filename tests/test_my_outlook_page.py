@@ -7,6 +7,8 @@ from odoo.addons.microsoft_contacts.models.microsoft_contacts_account import (
     OWNER_WRITABLE_FIELDS,
 )
 
+from .common import HTTP_TAG
+
 POLICIES = {
     "sync_direction": "odoo_to_outlook",
     "conflict_policy": "newest",
@@ -168,7 +170,7 @@ class TestMyOutlookPage(TransactionCase):
         self.assertEqual(action["res_id"], self.alice_account.id)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestMyOutlookPageInBrowser(HttpCase):
     """The page and the partner's Outlook tab render for a plain user, in a real browser."""
 

@@ -12,14 +12,16 @@ class TestSettings(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator)
+        cls.simulator.reset()
+        cls.simulator.register_app(CLIENT_ID, CLIENT_SECRET)
+        cls.simulator.add_user("admin@contoso.test")
+        cls.simulator.checkpoint(cls)
 
     def setUp(self):
         super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(CLIENT_ID, CLIENT_SECRET)
-        self.simulator.add_user("admin@contoso.test")
+        self.simulator.back_to_checkpoint()
         self.tenant_id = "contoso.test"  # a verified domain names the tenant, as in Entra
 
     def _settings(self, **values):

@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import OutlookSyncCase
+from .common import HTTP_TAG, OutlookSyncCase
 
 FOLDER = "Odoo Contacts"
 
@@ -302,7 +302,7 @@ class TestSyncLog(SyncLogData, TransactionCase):
         self.assertEqual(Run._get_keep_runs(), 30)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestSyncLogHttp(SyncLogData, HttpCase):
     @classmethod
     def setUpClass(cls):

@@ -1,7 +1,13 @@
 from odoo.tests import tagged
 
 from .browser import BrowserCase
-from .common import GraphSimulatorAdmin, OutlookMailbox, first_email, point_at_simulator
+from .common import (
+    HTTP_TAG,
+    GraphSimulatorAdmin,
+    OutlookMailbox,
+    first_email,
+    point_at_simulator,
+)
 
 CLIENT_ID = "odoo-contacts-app"
 CLIENT_SECRET = "odoo-contacts-secret"
@@ -13,38 +19,40 @@ OUTLOOK_CONTACTS = [
 ]
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", HTTP_TAG)
 class TestSyncWithOutlookTour(BrowserCase):
     """From the Contacts app: connect Outlook, preview the first sync, apply it."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.simulator = GraphSimulatorAdmin.from_environment()
+        cls.simulator = GraphSimulatorAdmin.for_class(cls)
         point_at_simulator(cls.env, cls.simulator, CLIENT_ID, CLIENT_SECRET)
         cls.env["ir.config_parameter"].sudo().set_param(
             "microsoft_contacts_tenant_id", "organizations"
         )
         cls.admin = cls.env.ref("base.user_admin")
-
-    def setUp(self):
-        super().setUp()
-        self.simulator.reset()
-        self.simulator.register_app(
-            CLIENT_ID, CLIENT_SECRET, [f"{self.base_url()}/microsoft_account/authentication"]
+        cls.simulator.reset()
+        cls.simulator.register_app(
+            CLIENT_ID, CLIENT_SECRET, [f"{cls.base_url()}/microsoft_account/authentication"]
         )
-        megan = self.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
+        megan = cls.simulator.add_user("megan@contoso.test", display_name="Megan Bowen")
         # "page": Microsoft shows its consent page, which the browser has to accept.
-        self.simulator.configure(consent_mode="page", default_user=megan["id"])
-        self.mailbox = OutlookMailbox(self.simulator, megan["id"])
-        folder = self.mailbox.create_folder(FOLDER)
-        self.mailbox.seed(
+        cls.simulator.configure(consent_mode="page", default_user=megan["id"])
+        cls.mailbox = OutlookMailbox(cls.simulator, megan["id"])
+        folder = cls.mailbox.create_folder(FOLDER)
+        cls.mailbox.seed(
             [
                 {"givenName": given, "surname": surname, "emailAddresses": [{"address": email}]}
                 for given, surname, email in OUTLOOK_CONTACTS
             ],
             folder_id=folder["id"],
         )
+        cls.simulator.checkpoint(cls)
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.back_to_checkpoint()
         self.odoo_only = self.env["res.partner"].create(
             {"name": "Bert Odoo", "email": "bert.odoo@example.com"}
         )

@@ -5,10 +5,13 @@
 #   ensure_venv                      the virtualenv with requirements.txt + requirements-test.txt
 #   install_requirements NAME FILE…  pip install once per content of the files
 #   find_odoo                        prints the Odoo 18 tree (ODOO_PATH, ../odoo, /opt/odoo18, /opt/odoo)
+#   odoo_missing_help                how to get an Odoo 18 tree (make odoo, ODOO_PATH)
+#   default_odoo_dir                 where `make odoo` puts one: ../odoo, beside the clone
 #   start_pgcluster DIR              a throwaway PostgreSQL; sets pg_host pg_port pg_user
 #   start_simulator DIR PORT ARGS…   the Graph simulator as its own process, state in DIR;
 #                                    sets sim_pid sim_url sim_bundle sim_ca
 #   stop_process PID [SECONDS]       TERM, then KILL when still alive after SECONDS (default 20)
+#   junit_counts FILE                prints "passed failed skipped" of a JUnit XML report
 #   free_port                        prints a free TCP port of 127.0.0.1
 #   port_is_free PORT                true when nothing listens on 127.0.0.1:PORT
 
@@ -75,6 +78,31 @@ find_odoo() {
     return 1
 }
 
+default_odoo_dir() {
+    echo "$(cd "$root/.." && pwd)/odoo"
+}
+
+odoo_missing_help() {
+    local looked target
+    if [ -n "${ODOO_PATH:-}" ]; then
+        looked="ODOO_PATH=$ODOO_PATH" target=$ODOO_PATH
+    else
+        target=$(default_odoo_dir)
+        looked="$target, /opt/odoo18, /opt/odoo"
+    fi
+    cat <<EOF
+No Odoo 18.0 source tree (a folder with odoo-bin and the odoo/ package of release 18.0) at:
+  $looked
+To get one, either
+  make odoo
+      which clones Odoo 18.0 (several hundred MB; it needs to reach github.com) where make
+      test and make demo find it:
+      git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo $target
+  or put an Odoo 18.0 source tree there yourself,
+  or name the one you have: make test ODOO_PATH=/path/to/odoo (make demo likewise).
+EOF
+}
+
 start_pgcluster() {
     local line
     line=$(bash "$root/tools/pgcluster.sh" start "$1") || return 1
@@ -128,4 +156,24 @@ port_is_free() {
 import socket, sys
 s = socket.socket()
 sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0)' "$1"
+}
+
+# A report that is missing or unreadable counts as one failure.
+junit_counts() {
+    "$VENV/bin/python" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print("0 1 0")
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = failures = skips = 0
+for s in suites:
+    tests += int(s.get("tests", 0))
+    failures += int(s.get("failures", 0)) + int(s.get("errors", 0))
+    skips += int(s.get("skipped", 0))
+print(tests - failures - skips, failures, skips)
+EOF
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: Odoo 18 with its demo data and this addon, pointed at the Graph simulator (a
 # local Microsoft), which holds Mitchell Admin's Outlook mailbox (~200 contacts, tools/demo_seed.py).
-# Everything runs from a throwaway folder (.tmp/demo: PostgreSQL, Odoo's files, the simulator's
-# CA) until Ctrl-C or TERM, which stop it all and delete that folder. Logs stay in .tmp/demo-logs.
+# Everything runs from a throwaway folder (.tmp/demo: Odoo's files, the simulator's CA; PostgreSQL
+# in a temporary folder of its own) until Ctrl-C or TERM, which stop it all and delete those
+# folders. Logs stay in .tmp/demo-logs.
 #
 #   tools/demo.sh          the demo: Odoo on DEMO_PORT (8069), the simulator on DEMO_SIM_PORT (8443)
 #   tools/demo.sh --check  `make demo-check`: start, check over HTTP (tools/demo.py check), stop;
@@ -20,14 +21,27 @@ name=$([ "$mode" = check ] && echo demo-check || echo demo)
 run="$root/.tmp/$name"
 logs="$root/.tmp/$name-logs"
 db=demo
-odoo_pid="" sim_pid=""
+odoo_pid="" sim_pid="" pg=""
 
 fail() { echo "$name: $*" >&2; exit 1; }
 
 ensure_venv || fail "no virtualenv"
-odoo=$(find_odoo) || fail "needs an Odoo 18 tree: set ODOO_PATH, or put one at ../odoo or /opt/odoo18"
+if ! odoo=$(find_odoo); then
+    [ -n "${ODOO_PATH:-}" ] || odoo_missing_help >&2
+    fail "needs an Odoo 18.0 tree"
+fi
 install_requirements odoo "$root/requirements-odoo.txt" || fail "Odoo's Python dependencies did not install"
 python="$VENV/bin/python"
+
+# stop_pg DIR: stop the cluster in DIR and delete DIR, a folder this script made (its name says so)
+stop_pg() {
+    case "$(basename "${1:-}")" in
+    "microsoft_contacts_$name-pg."*)
+        bash "$root/tools/pgcluster.sh" stop "$1"
+        rm -rf "$1"
+        ;;
+    esac
+}
 
 # A demo killed without its cleanup (kill -9, a reboot) leaves its folder: finish that cleanup.
 # ps_has PIDFILE TEXT: the process of PIDFILE runs and its command line holds TEXT
@@ -42,7 +56,7 @@ if [ -d "$run" ]; then
     for pidfile in "$run/odoo.pid" "$run/sim.pid"; do
         ps_has "$pidfile" "$run" && stop_process "$(cat "$pidfile")"
     done
-    bash "$root/tools/pgcluster.sh" stop "$run/pg"
+    stop_pg "$(cat "$run/pg.path" 2>/dev/null)"
     rm -rf "$run"
 fi
 
@@ -59,7 +73,6 @@ port_is_free "$sim_port" || fail "port $sim_port is in use: stop what listens th
 odoo_url="http://localhost:$odoo_port"
 
 mkdir -p "$run" "$logs"
-chmod 755 "$run"   # the PostgreSQL cluster inside may belong to the postgres user
 echo $$ >"$run/demo.pid"
 
 cleanup() {
@@ -68,7 +81,7 @@ cleanup() {
     echo "$name: stopping Odoo, the Graph simulator and PostgreSQL"
     [ -n "$odoo_pid" ] && stop_process "$odoo_pid" 30
     [ -n "$sim_pid" ] && stop_process "$sim_pid"
-    bash "$root/tools/pgcluster.sh" stop "$run/pg"
+    stop_pg "$pg"
     rm -rf "$run"
     echo "$name: stopped, $run removed (logs: ${logs#"$root"/})"
 }
@@ -89,8 +102,14 @@ show_log() {
     tail -n "${2:-30}" "$1" >&2
 }
 
-say "PostgreSQL (throwaway cluster in ${run#"$root"/}/pg)"
-start_pgcluster "$run/pg" || fail "PostgreSQL did not start"
+# The cluster goes to a temporary folder, not into the clone: when we are root it belongs to
+# the postgres user, who must be able to reach it, and a clone under /root or in another
+# private folder does not let that user in. Its path is noted for the cleanup of a later run.
+pg=$(mktemp -d "${TMPDIR:-/tmp}/microsoft_contacts_$name-pg.XXXXXX") || fail "no temporary folder"
+chmod 755 "$pg"
+echo "$pg" >"$run/pg.path"
+say "PostgreSQL (throwaway cluster in $pg)"
+start_pgcluster "$pg" || fail "PostgreSQL did not start"
 
 say "Graph simulator on port $sim_port, Mitchell Admin's mailbox"
 start_simulator "$run/sim" "$sim_port" --seed 1 || fail "the Graph simulator did not start"

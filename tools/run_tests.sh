@@ -2,13 +2,14 @@
 # The whole test run behind `make test`, from a fresh clone:
 #   venv   .venv with the pinned dependencies (requirements*.txt)
 #   unit   tier 1: graph/, sync/ and the Graph simulator with plain pytest
-#   odoo   tier 2: the addon installed and tested in Odoo 18 (throwaway PostgreSQL + simulator)
-#   lint   ruff + pylint-odoo (OCA's mandatory checks)
+#   odoo   tier 2: the addon installed and tested in Odoo 18 (throwaway PostgreSQL): odoo-bin
+#          runs the tests that need Odoo's HTTP server, pytest-odoo the others (tools/odoo_tier.sh)
+#   lint   ruff + pylint-odoo (OCA's mandatory checks), test module names unique across tiers
 #   all    all of the above and, when Odoo is found, `make demo-check`; then one summary line
 # Tier 2 runs whenever an Odoo 18 tree is found (ODOO_PATH, else ../odoo, /opt/odoo18, /opt/odoo)
-# and says loudly when it is skipped. Its browser tests (hoot, tours) need Chromium: tier 2
-# installs it when missing (apt-get, as root or with password-less sudo) and counts a failure
-# when it still cannot be found.
+# and says loudly when it is skipped, and how to get one (`make odoo`). Its browser tests (hoot,
+# tours) need Chromium: tier 2 installs it when missing (apt-get, as root or with password-less
+# sudo) and counts a failure when it still cannot be found.
 set -uo pipefail
 
 . "$(dirname "$0")/common.sh"
@@ -20,26 +21,6 @@ mkdir -p "$work"
 
 # name -> "passed failed skipped" (or a reason when skipped as a whole)
 declare -A passed failed skipped status
-
-# junit_counts FILE -> "passed failed skipped"
-junit_counts() {
-    "$VENV/bin/python" - "$1" <<'EOF'
-import sys
-import xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError):
-    print("0 1 0")
-    sys.exit()
-suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-tests = failures = skips = 0
-for s in suites:
-    tests += int(s.get("tests", 0))
-    failures += int(s.get("failures", 0)) + int(s.get("errors", 0))
-    skips += int(s.get("skipped", 0))
-print(tests - failures - skips, failures, skips)
-EOF
-}
 
 run_unit() {
     say "tier 1: pure Python (graph/, sync/, Graph simulator)"
@@ -108,12 +89,14 @@ run_odoo() {
             passed[tier2]=0; failed[tier2]=1; skipped[tier2]=0; status[tier2]=ran
             return 1
         fi
-        status[tier2]="SKIPPED: no Odoo 18 tree (set ODOO_PATH, or put one at ../odoo or /opt/odoo18)"
+        status[tier2]="SKIPPED: no Odoo 18 tree (make odoo fetches one)"
         say "tier 2: ${status[tier2]}"
         echo "!!! The Odoo tier did NOT run: models, views, controllers and security are untested. !!!" >&2
+        odoo_missing_help >&2
         return 0
     fi
     say "tier 2: Odoo 18 at $odoo"
+    rm -f "$work/tier2.counts" "$work/tier2.detail"   # no figures of an earlier run
     install_requirements odoo requirements-odoo.txt || { failed[tier2]=1; status[tier2]=ran; return 1; }
     local no_browser=0
     ensure_chromium || no_browser=1
@@ -130,7 +113,7 @@ run_odoo() {
 # --check, on free ports), so that README's second command keeps working.
 run_demo() {
     if ! find_odoo >/dev/null 2>&1; then
-        status[demo]="SKIPPED: no Odoo 18 tree"
+        status[demo]="SKIPPED: no Odoo 18 tree (make odoo fetches one)"
         return 0
     fi
     say "demo: make demo-check"
@@ -160,6 +143,18 @@ run_lint() {
     else
         f=$((f + 1))
     fi
+    say "lint: test module names unique across tiers"
+    # pytest imports a test file by its name when its folder is not a package (tier 1), so two
+    # test files of one name collide in any run that collects both (pytest from the root).
+    local same
+    same=$(find "$root" -name '.*' -prune -o -path '*/tests/*' -name 'test_*.py' -print \
+        | xargs -r -n1 basename | sort | uniq -d)
+    if [ -z "$same" ]; then
+        p=$((p + 1))
+    else
+        f=$((f + 1))
+        echo "test modules of the same name in several folders (rename one): $same" >&2
+    fi
     passed[lint]=$p; failed[lint]=$f; skipped[lint]=0
     status[lint]=ran
 }
@@ -172,6 +167,8 @@ summary() {
         if [ "$st" = ran ]; then
             printf '  %-6s %s passed, %s failed, %s skipped\n' "$tier" \
                 "${passed[$tier]}" "${failed[$tier]}" "${skipped[$tier]}"
+            # Tier 2 in parts: which runner ran which tests, in which database.
+            [ "$tier" = tier2 ] && [ -s "$work/tier2.detail" ] && sed 's/^/           /' "$work/tier2.detail"
             tp=$((tp + passed[$tier])); tf=$((tf + failed[$tier])); ts=$((ts + skipped[$tier]))
         else
             printf '  %-6s %s\n' "$tier" "$st"

@@ -144,7 +144,8 @@ for (const viewType of Object.keys(VIEWS)) {
             await contains(SYNC_BUTTON).click();
             expect(SYNC_BUTTON).not.toBeEnabled();
             answer.resolve();
-            // The error dialog opens a few ticks later, more on a busy machine: wait for it.
+            // The dialog comes after the browser's unhandledrejection event and one more render:
+            // a single animation frame is not always enough when the machine is busy.
             await waitFor(".o_error_dialog");
             expect.verifyErrors(["Outlook is not reachable"]);
             expect(".o_error_dialog").toHaveCount(1);

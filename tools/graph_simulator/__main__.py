@@ -1,6 +1,7 @@
 """CLI: ``python -m graph_simulator --port 8443 --seed 1 --state-dir DIR [--users N ...]``.
 
-Prints one JSON line (base_url, ca_path, ca_bundle_path, ...) then serves until SIGINT/SIGTERM.
+Prints one JSON line (base_url, ca_path, ca_bundle_path, ...) then serves until SIGINT/SIGTERM
+(or, with --until-stdin-closes, until its standard input closes).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def main(argv=None):
     parser.add_argument("--demo", action="store_true", help="users + contacts + groups + an app")
     parser.add_argument("--client-id", default=None, help="register an app (else any client)")
     parser.add_argument("--client-secret", default=None)
+    parser.add_argument(
+        "--until-stdin-closes",
+        action="store_true",
+        help="also stop when standard input closes: a parent that holds a pipe to it takes "
+        "the simulator along when it ends, however it ends (kill -9 included)",
+    )
     args = parser.parse_args(argv)
 
     sim = GraphSimulator(seed=args.seed, time_scale=args.time_scale, state_dir=args.state_dir)
@@ -54,6 +61,8 @@ def main(argv=None):
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    if args.until_stdin_closes:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     while not stop.wait(0.5):
         pass
     sim.stop()

@@ -52,6 +52,18 @@ def _reset(sim, req, body):
     return {"ok": True}
 
 
+@route("POST", "/snapshots/([^/]+)")
+def _snapshot(sim, req, body, name):
+    sim.snapshot(name)
+    return {"ok": True}
+
+
+@route("POST", "/snapshots/([^/]+)/restore")
+def _restore(sim, req, body, name):
+    sim.restore(name)
+    return {"ok": True}
+
+
 @route("POST", "/configure")
 def _configure(sim, req, body):
     return sim.configure(**(body or {}))

@@ -53,6 +53,25 @@ LOG_SIZE = 2000
 # Per mailbox: when each request was accepted or refused, for throttling_report().
 THROTTLE_LOG_SIZE = 200_000
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# What a snapshot leaves out: the server and its files, the constructor's settings, the clock's
+# origin and the snapshots themselves. Everything else is the simulated world (see reset()).
+NOT_STATE = frozenset(
+    {
+        "seed",
+        "time_scale",
+        "state_dir",
+        "_own_state_dir",
+        "_lock",
+        "_server",
+        "_thread",
+        "_port",
+        "ca_path",
+        "ca_bundle_path",
+        "_wall0",
+        "_mono0",
+        "_snapshots",
+    }
+)
 
 
 class GraphSimulator:
@@ -73,6 +92,7 @@ class GraphSimulator:
         self.ca_bundle_path = None
         self._wall0 = time.time()
         self._mono0 = time.monotonic()
+        self._snapshots = {}
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -171,6 +191,26 @@ class GraphSimulator:
                 "faults_injected": 0,
                 "throttle_extensions": 0,
             }
+
+    def snapshot(self, name):
+        """Remember the whole simulated world under `name` (reset() keeps snapshots).
+
+        Users, apps, tokens, mailboxes, delta links, config, faults, counters, the clock's
+        offset and the id generator: restore(name) brings back exactly this point, e.g. a
+        mailbox signed in once, for each test that starts from it.
+        """
+        with self._lock:
+            state = {k: v for k, v in vars(self).items() if k not in NOT_STATE}
+            self._snapshots[name] = copy.deepcopy(state)
+
+    def restore(self, name):
+        """Back to snapshot `name` (KeyError when there is none); the snapshot stays."""
+        with self._lock:
+            state = self._snapshots[name]
+            for key in [k for k in vars(self) if k not in NOT_STATE]:
+                delattr(self, key)
+            for key, value in copy.deepcopy(state).items():
+                setattr(self, key, value)
 
     def configure(self, **options):
         with self._lock:

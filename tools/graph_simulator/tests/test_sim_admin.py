@@ -101,6 +101,77 @@ def test_reset_restores_ids(graph_sim):
     assert graph_sim.add_user("a@contoso.example.com")["id"] == first
 
 
+def test_snapshot_restores_the_whole_world(graph_sim):
+    user = graph_sim.add_user("a@contoso.example.com")
+    graph_sim.register_app("app", "secret")
+    folder = graph_sim.create_folder(user["id"], "Odoo")
+    token = graph_sim.issue_token(user["id"])
+    graph_sim.snapshot("signed-in")
+    stats = graph_sim.stats()
+    next_user = graph_sim.add_user("b@contoso.example.com")["id"]
+
+    graph_sim.seed_contacts(user["id"], [{"givenName": "Later"}], folder_id=folder["id"])
+    graph_sim.configure(max_batch=5)
+    graph_sim.advance_time(7200)
+    me = requests.get(
+        f"{graph_sim.base_url}/v1.0/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert me.status_code == 401
+
+    graph_sim.restore("signed-in")
+    assert [u["userPrincipalName"] for u in graph_sim.users()] == ["a@contoso.example.com"]
+    assert graph_sim.contacts(user["id"], folder_id=folder["id"]) == []
+    assert graph_sim.config["max_batch"] == 20
+    assert graph_sim.stats() == stats
+    # The id generator is back too: the same call gives the same id as after the snapshot.
+    assert graph_sim.add_user("b@contoso.example.com")["id"] == next_user
+    me = requests.get(
+        f"{graph_sim.base_url}/v1.0/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert me.status_code == 200, "the token is valid again: the clock is back where it was"
+
+
+def test_snapshots_over_http_outlive_reset(graph_sim):
+    adm = f"{graph_sim.base_url}/_sim"
+    requests.post(f"{adm}/users", json={"upn": "a@contoso.example.com"}, timeout=10)
+    assert requests.post(f"{adm}/snapshots/one%20user", timeout=10).json() == {"ok": True}
+    requests.post(f"{adm}/users", json={"upn": "b@contoso.example.com"}, timeout=10)
+    requests.post(f"{adm}/reset", timeout=10)
+    assert requests.get(f"{adm}/users", timeout=10).json() == []
+    assert requests.post(f"{adm}/snapshots/one%20user/restore", timeout=10).ok
+    users = requests.get(f"{adm}/users", timeout=10).json()
+    assert [u["userPrincipalName"] for u in users] == ["a@contoso.example.com"]
+    assert requests.post(f"{adm}/snapshots/none/restore", timeout=10).status_code == 404
+
+
+def test_cli_until_stdin_closes(tmp_path):
+    tools = os.path.dirname(os.path.dirname(graph_simulator.__file__))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "graph_simulator",
+            "--state-dir",
+            str(tmp_path),
+            "--until-stdin-closes",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=tools),
+        text=True,
+    )
+    try:
+        info = json.loads(proc.stdout.readline())
+        users = requests.get(f"{info['base_url']}/_sim/users", verify=info["ca_path"], timeout=10)
+        assert users.json() == []
+        proc.stdin.close()  # as when the parent ends: its end of the pipe closes
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_cli(tmp_path):
     tools = os.path.dirname(os.path.dirname(graph_simulator.__file__))
     env = dict(os.environ, PYTHONPATH=tools)
