@@ -15,6 +15,7 @@ sync/README.md says what each step must do; this file runs them and commits per 
 """
 
 import logging
+import math
 import time
 from collections import deque
 from contextlib import nullcontext
@@ -282,7 +283,9 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         nothing is missed), the run ends as paused, and the workers come back for the account
         as soon as Graph allows. Nothing of it is a failure."""
         account, run = job.account, job.run
-        resume_at = datetime.fromtimestamp(error.retry_at, tz=timezone.utc).replace(tzinfo=None)
+        # Whole seconds, as the workers compare it with the time (rounded up: not too early).
+        resume_at = datetime.fromtimestamp(math.ceil(error.retry_at), tz=timezone.utc)
+        resume_at = resume_at.replace(tzinfo=None)
         if job.auto_commit:
             self._save_lines(job)
         message = self.env._(
