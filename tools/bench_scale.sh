@@ -15,7 +15,7 @@ set -uo pipefail
 cd "$root" || exit 1
 resolve_venv
 ensure_venv || exit 1
-odoo=$(find_odoo) || { echo "bench-scale needs an Odoo 18 tree (see README, How the tests find Odoo)" >&2; exit 1; }
+odoo=$(find_odoo) || { odoo_missing_help >&2; exit 1; }
 install_requirements odoo requirements-odoo.txt || exit 1
 python="$VENV/bin/python"
 ACCOUNTS=${BENCH_ACCOUNTS:-200}
@@ -23,9 +23,7 @@ CONTACTS=${BENCH_CONTACTS:-1000}
 WORKERS=${BENCH_WORKERS:-2}
 CYCLES=${BENCH_CYCLES:-3}
 
-# PostgreSQL may belong to the postgres user: its folder must be reachable by it.
-run=$(mktemp -d "${TMPDIR:-/tmp}/microsoft_contacts_bench_scale.XXXXXX")
-chmod 755 "$run"
+new_run_dir bench_scale || exit 1
 sim_pid=""
 cleanup() {
     [ -n "$sim_pid" ] && stop_process "$sim_pid"
@@ -35,24 +33,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$run/addons"
-ln -s "$root" "$run/addons/microsoft_contacts"
 start_pgcluster "$run/pg" || exit 1
 start_simulator "$run/sim" 0 --seed 1 || exit 1
 export MICROSOFT_CONTACTS_SIMULATOR_URL="$sim_url"
 export REQUESTS_CA_BUNDLE="$sim_bundle"
-cat >"$run/odoo.conf" <<EOF
-[options]
-addons_path = $odoo/addons,$run/addons
-data_dir = $run/data
-db_host = $pg_host
-db_port = $pg_port
-db_user = $pg_user
-list_db = False
-max_cron_threads = 0
-without_demo = all
-log_level = warn
-EOF
+write_odoo_conf "$odoo" log_level=warn
 
 say "bench-scale: installing the addon"
 "$python" "$odoo/odoo-bin" -c "$run/odoo.conf" -d bench -i microsoft_contacts \

@@ -103,6 +103,35 @@ To get one, either
 EOF
 }
 
+# new_run_dir NAME: sets run to a new temporary folder for a cluster and an Odoo, holding
+# addons/microsoft_contacts (this clone, whatever the clone is called). Not in the clone: when
+# we are root the cluster belongs to the postgres user, who must be able to reach it, and a
+# clone under /root or in another private folder does not let that user in.
+new_run_dir() {
+    run=$(mktemp -d "${TMPDIR:-/tmp}/microsoft_contacts_$1.XXXXXX") || return 1
+    chmod 755 "$run"
+    mkdir -p "$run/addons"
+    ln -s "$root" "$run/addons/microsoft_contacts"
+}
+
+# write_odoo_conf ODOO OPTION=VALUE...: $run/odoo.conf for Odoo tree ODOO on the cluster that
+# start_pgcluster started, without demo data nor cron threads, plus the options given.
+write_odoo_conf() {
+    local odoo=$1 option; shift
+    {
+        echo "[options]"
+        echo "addons_path = $odoo/addons,$run/addons"
+        echo "data_dir = $run/data"
+        echo "db_host = $pg_host"
+        echo "db_port = $pg_port"
+        echo "db_user = $pg_user"
+        echo "list_db = False"
+        echo "max_cron_threads = 0"
+        echo "without_demo = all"
+        for option in "$@"; do echo "${option%%=*} = ${option#*=}"; done
+    } >"$run/odoo.conf"
+}
+
 start_pgcluster() {
     local line
     line=$(bash "$root/tools/pgcluster.sh" start "$1") || return 1

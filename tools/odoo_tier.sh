@@ -20,11 +20,7 @@ set -uo pipefail
 python="$VENV/bin/python"
 # Tests that need Odoo's HTTP server carry this tag (tests/common.py HTTP_TAG).
 http_tag=microsoft_contacts_http
-# In a temporary folder, not in the clone: the cluster inside belongs to the postgres user when
-# we are root, and that user must be able to reach it, which a clone under /root or another
-# private folder does not let it do.
-run=$(mktemp -d "${TMPDIR:-/tmp}/microsoft_contacts_tier2.XXXXXX")
-chmod 755 "$run"
+new_run_dir tier2 || { echo "tier 2: no temporary folder" >&2; exit 1; }
 counts="$WORK/tier2.counts"
 echo "0 1 0" >"$counts"
 : >"$WORK/tier2.detail"
@@ -36,26 +32,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The addons folder must be named after the module, whatever the clone is called.
-mkdir -p "$run/addons"
-ln -s "$root" "$run/addons/microsoft_contacts"
-
 start_pgcluster "$run/pg" || { echo "tier 2: could not start PostgreSQL" >&2; exit 1; }
 
-http_port=$(free_port)
-cat >"$run/odoo.conf" <<EOF
-[options]
-addons_path = $ODOO_PATH/addons,$run/addons
-data_dir = $run/data
-db_host = $pg_host
-db_port = $pg_port
-db_user = $pg_user
-http_interface = 127.0.0.1
-http_port = $http_port
-list_db = False
-max_cron_threads = 0
-without_demo = all
-EOF
+write_odoo_conf "$ODOO_PATH" http_interface=127.0.0.1 http_port="$(free_port)"
 
 total_p=0 total_f=0 total_s=0
 # add_counts RUNNER PASSED FAILED SKIPPED
