@@ -1,8 +1,36 @@
-"""Records shared by the planner and preview tests: partners and pairs already in sync."""
+"""Records shared by the planner and preview tests: partners, pairs already in sync, and one
+plan against them in Belgium."""
 
-from sync import contact_to_graph, odoo_to_contact, parse_graph_contact
+from sync import (
+    CountryResolver,
+    OdooSide,
+    OutlookChanges,
+    Policies,
+    contact_to_graph,
+    odoo_to_contact,
+    parse_graph_contact,
+    plan_sync,
+)
 from sync.contact import Snapshot
+from sync.mapping import MappingContext
 from sync.planner import Link, OdooPartner
+
+DB = "db1"
+COUNTRIES = CountryResolver({"BE": "Belgium", "FR": "France"})
+CTX = MappingContext(COUNTRIES, "BE")
+
+
+def plan(policies=None, links=(), items=(), removed=(), partners=(), complete=False, **odoo):
+    """plan_sync on these inputs; `odoo`: the other OdooSide fields (gone, not_writable...)."""
+    return plan_sync(
+        policies or Policies(),
+        links,
+        OutlookChanges(items=list(items), removed=list(removed), complete=complete),
+        OdooSide(partners=list(partners), **odoo),
+        database_uuid=DB,
+        countries=COUNTRIES,
+        default_region="BE",
+    )
 
 
 def partner(pid, **values):

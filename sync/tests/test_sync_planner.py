@@ -3,12 +3,11 @@
 from dataclasses import replace
 
 import pytest
+from sync_fakes import COUNTRIES, CTX, DB, partner, plan
 from sync_fakes import linked_pair as _linked_pair
-from sync_fakes import partner
 
 from sync import (
     Contact,
-    CountryResolver,
     Link,
     MatchKeys,
     OdooPartner,
@@ -21,7 +20,7 @@ from sync import (
     plan_sync,
 )
 from sync import problems as P
-from sync.mapping import PARTNER_REF_PROPERTY_ID, MappingContext
+from sync.mapping import PARTNER_REF_PROPERTY_ID
 from sync.normalize import e164_key, email_key
 from sync.planner import (
     ARCHIVE_PARTNER,
@@ -41,23 +40,6 @@ from sync.planner import (
     UPDATE_ODOO,
     UPDATE_OUTLOOK,
 )
-
-DB = "db1"
-
-COUNTRIES = CountryResolver({"BE": "Belgium", "FR": "France"})
-CTX = MappingContext(COUNTRIES, "BE")
-
-
-def plan(policies=None, links=(), items=(), removed=(), partners=(), gone=None, complete=False):
-    return plan_sync(
-        policies or Policies(),
-        links,
-        OutlookChanges(items=list(items), removed=list(removed), complete=complete),
-        OdooSide(partners=list(partners), gone=gone or {}),
-        database_uuid=DB,
-        countries=COUNTRIES,
-        default_region="BE",
-    )
 
 
 def kinds(p):

@@ -5,20 +5,16 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sync_fakes import COUNTRIES, CTX, DB, partner, plan
 from sync_fakes import linked_pair as _linked_pair
-from sync_fakes import partner
 
 from sync import (
-    CountryResolver,
-    OdooSide,
     OutlookChanges,
     Policies,
     apply_patch,
     match_keys,
     odoo_to_contact,
-    plan_sync,
 )
-from sync.mapping import MappingContext
 from sync.normalize import email_key
 from sync.planner import (
     ARCHIVE_PARTNER,
@@ -35,25 +31,9 @@ from sync.planner import (
     UPDATE_OUTLOOK,
 )
 
-DB = "db1"
-COUNTRIES = CountryResolver({"BE": "Belgium", "FR": "France"})
-CTX = MappingContext(COUNTRIES, "BE")
-
 
 def linked_pair(pid, oid, **values):
     return _linked_pair(CTX, pid, oid, **values)
-
-
-def plan(policies=None, links=(), items=(), removed=(), partners=(), **odoo):
-    return plan_sync(
-        policies or Policies(),
-        links,
-        OutlookChanges(items=list(items), removed=list(removed)),
-        OdooSide(partners=list(partners), **odoo),
-        database_uuid=DB,
-        countries=COUNTRIES,
-        default_region="BE",
-    )
 
 
 def edited(item, **patch):
