@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 import pytest
-from sync_fakes import COUNTRIES, CTX, DB, partner, plan
+from sync_fakes import COUNTRIES, CTX, DB, match_key_holder, partner, plan
 from sync_fakes import linked_pair as _linked_pair
 
 from sync import (
@@ -16,12 +16,10 @@ from sync import (
     Policies,
     apply_patch,
     match_keys,
-    odoo_to_contact,
     plan_sync,
 )
 from sync import problems as P
 from sync.mapping import PARTNER_REF_PROPERTY_ID
-from sync.normalize import e164_key, email_key
 from sync.planner import (
     ARCHIVE_PARTNER,
     CONFLICT,
@@ -514,22 +512,7 @@ def test_one_way_plan_needs_only_the_linked_partners_and_those_holding_match_key
     links, items, partners = import_world()
     one_way = Policies(direction="outlook_to_odoo", outlook_deletion="unlink")
     everyone = plan(one_way, links, items, partners=partners)
-    keys = match_keys(
-        links,
-        OutlookChanges(items=items),
-        database_uuid=DB,
-        countries=COUNTRIES,
-        default_region="BE",
-    )
-
-    def holds_a_key(part):
-        contact, _ = odoo_to_contact(part.values, CTX)
-        phones = {e164_key(contact.phone), e164_key(contact.mobile)}
-        return (
-            part.partner_id in keys.partner_ids
-            or (contact.email and email_key(contact.email) in keys.emails)
-            or bool(phones & keys.phones)
-        )
+    holds_a_key = match_key_holder(links, items)
 
     linked = {lk.partner_id for lk in links if not lk.detached}
     needed = [p for p in partners if p.partner_id in linked or holds_a_key(p)]

@@ -5,17 +5,13 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sync_fakes import COUNTRIES, CTX, DB, partner, plan
+from sync_fakes import CTX, match_key_holder, partner, plan
 from sync_fakes import linked_pair as _linked_pair
 
 from sync import (
-    OutlookChanges,
     Policies,
     apply_patch,
-    match_keys,
-    odoo_to_contact,
 )
-from sync.normalize import email_key
 from sync.planner import (
     ARCHIVE_PARTNER,
     CONFLICT,
@@ -252,24 +248,16 @@ def test_property_an_incremental_read_plans_like_a_full_one(pairs, policies, new
 
     linked = {lk.partner_id for lk in links}
     touched_items = {i["id"] for i in items} | set(removed)
-    keys = match_keys(
-        links,
-        OutlookChanges(items=items),
-        database_uuid=DB,
-        countries=COUNTRIES,
-        default_region="BE",
-    )
+    holds_a_key = match_key_holder(links, items)
 
     def needed(part):
-        contact, _ = odoo_to_contact(part.values, CTX)
         return (
             part.partner_id in changed
             or part.partner_id not in linked
             or any(
                 lk.partner_id == part.partner_id and lk.outlook_id in touched_items for lk in links
             )
-            or part.partner_id in keys.partner_ids
-            or (contact.email and email_key(contact.email) in keys.emails)
+            or holds_a_key(part)
         )
 
     read = [p for p in partners if needed(p)]
