@@ -5,7 +5,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from odoo import http
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 from odoo.tools import consteq
 from odoo.tools.misc import hmac
@@ -61,7 +61,10 @@ class MicrosoftContactsAuth(MicrosoftAuth):
         sign-in (the Contacts view the user started from); anything else is ignored and the
         account page is shown instead.
         """
-        account = request.env["microsoft.contacts.account"]._get_my_account()
+        try:
+            account = request.env["microsoft.contacts.account"]._get_my_account()
+        except AccessError as error:  # not allowed to sync (Settings restrict it)
+            return self._refuse(str(error))
         try:
             identity = account._get_identity()
             nonce = secrets.token_urlsafe(16)
@@ -120,7 +123,10 @@ class MicrosoftContactsAuth(MicrosoftAuth):
                 )
             )
 
-        account = request.env["microsoft.contacts.account"]._get_my_account()
+        try:
+            account = request.env["microsoft.contacts.account"]._get_my_account()
+        except AccessError as error:
+            return self._refuse(str(error))
         if kw.get("error"):
             message = request.env._(
                 "Microsoft did not connect your account: %(error)s%(description)s",

@@ -2,6 +2,7 @@ import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..graph import GraphClient, GraphError, pacer_for, resolve_endpoints
@@ -345,9 +346,8 @@ class MicrosoftContactsAccount(models.Model):
 
     @api.model
     def _get_my_account(self):
-        """The current user's account, created on first use; internal users only."""
-        if not self.env.user._is_internal():
-            raise AccessError(self.env._("Only internal users can sync Outlook contacts."))
+        """The current user's account, created on first use; for users who may sync."""
+        self.env.user._microsoft_contacts_check_may_sync()
         account = self.search([("user_id", "=", self.env.uid)], limit=1)
         return account or self.sudo().create({"user_id": self.env.uid}).sudo(False)
 
@@ -439,19 +439,21 @@ class MicrosoftContactsAccount(models.Model):
     # -- offboarding ----------------------------------------------------------------------
 
     def _is_offboarded(self):
-        """The user left: archived, deleted, or no longer an internal user."""
+        """The user left (archived, deleted, no longer an internal user), or may no longer
+        sync since Settings restrict the sync to a group."""
         self.ensure_one()
         user = self.user_id.with_context(active_test=False)
-        return not user.exists() or not user.active or user.share
+        return not user.exists() or not user.active or not user.microsoft_contacts_may_sync
 
     @api.model
     def _offboarded_domain(self):
-        return [
-            ("state", "!=", "not_connected"),
-            "|",
-            ("user_id.active", "=", False),
-            ("user_id.share", "=", True),
-        ]
+        left = [("user_id.active", "=", False), ("user_id.share", "=", True)]
+        if self.env["res.users"]._microsoft_contacts_sync_restricted():
+            group = self.env.ref("microsoft_contacts.group_microsoft_contacts_user")
+            left.append(("user_id.groups_id", "not in", group.ids))
+        return expression.AND(
+            [[("state", "!=", "not_connected")], expression.OR([[leaf] for leaf in left])]
+        )
 
     def _offboard(self):
         """Disconnect the accounts of users who left, and say so in their log.
@@ -460,11 +462,20 @@ class MicrosoftContactsAccount(models.Model):
         contacts go there. A user made active again connects anew.
         """
         for account in self.sudo().filtered(lambda a: a.state != "not_connected"):
-            reason = self.env._(
-                "Disconnected: %s is no longer an active internal user of Odoo. Tokens were "
-                "removed; a new Connect is needed once the user is active again.",
-                account.user_id.with_context(active_test=False).name,
-            )
+            user = account.user_id.with_context(active_test=False)
+            if user.active and user._is_internal():
+                reason = self.env._(
+                    "Disconnected: %s may no longer sync Outlook contacts (Settings restrict "
+                    "the sync to the group “Outlook Contacts Sync / User”). Tokens were removed; "
+                    "a new Connect is needed once the user is in the group.",
+                    user.name,
+                )
+            else:
+                reason = self.env._(
+                    "Disconnected: %s is no longer an active internal user of Odoo. Tokens "
+                    "were removed; a new Connect is needed once the user is active again.",
+                    user.name,
+                )
             _logger.warning("Outlook account %s: %s", account.id, reason)
             account._disconnect()
             account.last_error = reason

@@ -18,6 +18,7 @@ from .microsoft_contacts_account_schedule import (
     SCHEDULE_SELECTION,
 )
 from .microsoft_contacts_sync_run import DEFAULT_KEEP_RUNS
+from .res_users import RESTRICT_PARAM, SYNC_GROUP
 
 CLOUD_SELECTION = [
     ("global", "Global (Microsoft 365)"),
@@ -127,6 +128,16 @@ class ResConfigSettings(models.TransientModel):
         help="The last runs kept per Outlook account and per Entra ID directory; older runs "
         "and their lines are deleted every day.",
     )
+    microsoft_contacts_restrict_to_group = fields.Boolean(
+        "Only Some Users May Sync",
+        config_parameter=RESTRICT_PARAM,
+        help="When on, only the members of the group “Outlook Contacts Sync / User” may sync "
+        "their Outlook contacts; the accounts of other users are disconnected. When off, "
+        "every internal user may.",
+    )
+    microsoft_contacts_sync_user_count = fields.Integer(
+        compute="_compute_microsoft_contacts_sync_user_count"
+    )
     microsoft_contacts_redirect_uri = fields.Char(
         "Redirect URI", compute="_compute_microsoft_contacts_redirect_uri"
     )
@@ -164,7 +175,30 @@ class ResConfigSettings(models.TransientModel):
         schedule = Account._get_sync_schedule()
         result = super().set_values()
         Account._apply_sync_schedule(changed=Account._get_sync_schedule() != schedule)
+        if self.env["res.users"]._microsoft_contacts_sync_restricted():
+            # Restricted now: users outside the group stop at once, not at the next cycle.
+            Account.sudo().search(Account._offboarded_domain())._offboard()
         return result
+
+    def _compute_microsoft_contacts_sync_user_count(self):
+        group = self.env.ref(SYNC_GROUP)
+        count = self.env["res.users"].search_count(
+            [("groups_id", "in", group.ids), ("share", "=", False)]
+        )
+        for settings in self:
+            settings.microsoft_contacts_sync_user_count = count
+
+    def action_microsoft_contacts_open_sync_group(self):
+        """The group that may sync when Settings restrict it: add or remove its users."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Users Who May Sync Outlook Contacts"),
+            "res_model": "res.groups",
+            "res_id": self.env.ref(SYNC_GROUP).id,
+            "views": [(False, "form")],
+            "target": "current",
+        }
 
     @api.depends("company_id")
     def _compute_microsoft_contacts_redirect_uri(self):

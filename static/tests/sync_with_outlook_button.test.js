@@ -1,18 +1,22 @@
 import { defineMailModels } from "@mail/../tests/mail_test_helpers";
-import { describe, expect, test } from "@odoo/hoot";
+import { beforeEach, describe, expect, test } from "@odoo/hoot";
 import { waitFor } from "@odoo/hoot-dom";
 import { animationFrame, Deferred } from "@odoo/hoot-mock";
 import { browser } from "@web/core/browser/browser";
+import { session } from "@web/session";
 import {
     contains,
     makeServerError,
     mockService,
     mountView,
     onRpc,
+    patchWithCleanup,
 } from "@web/../tests/web_test_helpers";
 
 describe.current.tags("desktop");
 defineMailModels();
+// The server's session says whether this user may sync (Settings may restrict it).
+beforeEach(() => patchWithCleanup(session, { microsoft_contacts_may_sync: true }));
 
 const VIEWS = {
     list: `
@@ -44,6 +48,14 @@ for (const viewType of Object.keys(VIEWS)) {
             expect(SYNC_BUTTON).toHaveCount(1);
             expect(SYNC_BUTTON).toHaveText("Sync with Outlook");
             expect(SYNC_BUTTON).toBeEnabled();
+        });
+
+        test("hides Sync with Outlook from a user who may not sync", async () => {
+            patchWithCleanup(session, { microsoft_contacts_may_sync: false });
+            await mountView({ resModel: "res.partner", type: viewType, arch: VIEWS[viewType] });
+
+            expect(`.o_${viewType}_view`).toHaveCount(1);
+            expect(SYNC_BUTTON).toHaveCount(0);
         });
 
         test("the standard view has no Sync with Outlook", async () => {
