@@ -20,6 +20,7 @@ class MicrosoftContactsSyncRunLine(models.Model):
         "microsoft.contacts.sync.run", required=True, ondelete="cascade", index=True
     )
     source = fields.Selection(related="run_id.source")
+    owner_id = fields.Many2one("res.users", "User", related="run_id.owner_id", store=True)
     partner_id = fields.Many2one("res.partner", ondelete="set null", index="btree_not_null")
     email = fields.Char()
     name = fields.Char()
