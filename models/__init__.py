@@ -11,6 +11,7 @@ from . import microsoft_contacts_outlook_sync_read
 from . import microsoft_contacts_outlook_sync_odoo
 from . import microsoft_contacts_outlook_sync_outlook
 from . import microsoft_contacts_outlook_sync_log
+from . import microsoft_contacts_account_control
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_resync_mixin
 from . import microsoft_contacts_directory_group
@@ -23,3 +24,5 @@ from . import microsoft_contacts_sync_retry
 from . import res_config_settings
 from . import res_partner
 from . import res_users
+from . import ir_http
+from . import ir_ui_menu

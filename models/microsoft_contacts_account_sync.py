@@ -155,6 +155,8 @@ class MicrosoftContactsAccountSync(models.Model):
             )
         except Exception as error:  # every failure ends on the run
             account._end_failed_run(run, error, account._sync_auto_commit())
+        else:
+            account._tell_held_run(run, toast=not trigger_user)
         if trigger_user:
             account._toast_run(trigger_user, run)
         return run

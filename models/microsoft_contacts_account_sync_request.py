@@ -37,7 +37,10 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
     @api.model
     def action_sync_from_contacts(self, return_url=None):
         """The Contacts "Sync with Outlook" button: connect, preview, or queue a sync."""
+        self.env.user._microsoft_contacts_check_may_sync()
         account = self.search([("user_id", "=", self.env.uid)], limit=1)
+        if account.state == "paused":
+            return account._notify_paused()
         if not account or account.state != "connected":
             return self._action_connect_and_return(return_url)
         return account._action_sync()
@@ -46,6 +49,8 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
         """The account form's Sync Now: same as the Contacts button, for this account."""
         self.ensure_one()
         self._check_can_manage()
+        if self.state == "paused":
+            return self._notify_paused()
         if self.state != "connected":
             return self._notify_sync(
                 "warning",
@@ -85,6 +90,8 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
         """The account form's Preview: what the next sync would do, to choose from."""
         self.ensure_one()
         self._check_can_manage()
+        if self.state == "paused":
+            return self._notify_paused()
         if self.state != "connected":
             return self._notify_sync(
                 "warning",
@@ -106,6 +113,15 @@ class MicrosoftContactsAccountSyncRequest(models.Model):
         if return_url and return_url.startswith("/") and not return_url.startswith("//"):
             url = f"{CONNECT_ROUTE}?{urlencode({'redirect': return_url})}"
         return {"type": "ir.actions.act_url", "url": url, "target": "self"}
+
+    def _notify_paused(self):
+        return self._notify_sync(
+            "warning",
+            self.env._(
+                "Your Outlook sync is paused. Resume it from Contacts > My Outlook Sync to "
+                "sync again."
+            ),
+        )
 
     def _notify_sync(self, kind, message, title=None):
         return {

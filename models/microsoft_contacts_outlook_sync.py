@@ -458,6 +458,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
                 "full_sync": job.full,
                 "message": message or False,
                 "finished_at": fields.Datetime.now(),
+                "held_deletions": job.blocked,
                 **{f"count_{key}": value for key, value in job.counts.items()},
             }
         )

@@ -53,6 +53,16 @@ class MicrosoftContactsSyncRun(models.Model):
         readonly=True,
     )
     full_sync = fields.Boolean("Full Read", readonly=True)
+    held_deletions = fields.Boolean(
+        "Deletions Held",
+        readonly=True,
+        help="The mass-deletion guard stopped this run: nothing was applied, and the "
+        "deletions wait for the user's confirmation in the preview.",
+    )
+    # Whose sync it was, stored for the log's graphs and pivots (per user).
+    owner_id = fields.Many2one(
+        "res.users", "User", related="account_id.user_id", store=True, index="btree_not_null"
+    )
     message = fields.Text(readonly=True)
     count_new = fields.Integer("New", readonly=True)
     count_updated = fields.Integer("Updated", readonly=True)
