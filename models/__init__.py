@@ -15,6 +15,7 @@ from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_resync_mixin
 from . import microsoft_contacts_directory_group
 from . import microsoft_contacts_directory_mapping
+from . import microsoft_contacts_field_direction
 from . import microsoft_contacts_link
 from . import microsoft_contacts_default_folder_link
 from . import microsoft_contacts_sync_run

@@ -127,6 +127,9 @@ class ResConfigSettings(models.TransientModel):
         help="The last runs kept per Outlook account and per Entra ID directory; older runs "
         "and their lines are deleted every day.",
     )
+    microsoft_contacts_field_directions = fields.Char(
+        "Field by Field", compute="_compute_microsoft_contacts_field_directions"
+    )
     microsoft_contacts_redirect_uri = fields.Char(
         "Redirect URI", compute="_compute_microsoft_contacts_redirect_uri"
     )
@@ -165,6 +168,28 @@ class ResConfigSettings(models.TransientModel):
         result = super().set_values()
         Account._apply_sync_schedule(changed=Account._get_sync_schedule() != schedule)
         return result
+
+    @api.depends("company_id")
+    def _compute_microsoft_contacts_field_directions(self):
+        """One line on the settings page: which fields do not travel both ways."""
+        Direction = self.env["microsoft.contacts.field.direction"]
+        labels = dict(Direction._fields["direction"]._description_selection(self.env))
+        fields_ = dict(Direction._fields["field_key"]._description_selection(self.env))
+        rows = Direction.sudo()._sync_directions()
+        summary = (
+            "; ".join(f"{fields_.get(key, key)}: {labels[way]}" for key, way in rows)
+            if rows
+            else self.env._("Every field both ways")
+        )
+        for settings in self:
+            settings.microsoft_contacts_field_directions = summary
+
+    def action_microsoft_contacts_field_directions(self):
+        """The list of mapped fields with their direction (a row for each, made if missing)."""
+        self.env["microsoft.contacts.field.direction"]._ensure_rows()
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "microsoft_contacts.action_microsoft_contacts_field_direction"
+        )
 
     @api.depends("company_id")
     def _compute_microsoft_contacts_redirect_uri(self):
