@@ -17,10 +17,6 @@ FIELD_DIRECTION_SELECTION = [
 FIXED_FIELDS = ("name",)
 
 
-def _field_selection():
-    return [(f.merge, f.label[:1].upper() + f.label[1:]) for f in FIELDS]
-
-
 class MicrosoftContactsFieldDirection(models.Model):
     """A row per mapped field; a field without a row travels both ways. Read by the sync as
     the system (sync.planner.Policies.field_directions); the account's direction applies on
@@ -31,7 +27,7 @@ class MicrosoftContactsFieldDirection(models.Model):
     _order = "sequence, id"
     _rec_name = "field_key"
 
-    field_key = fields.Selection(_field_selection, "Field", required=True, readonly=True)
+    field_key = fields.Selection("_selection_field_key", "Field", required=True, readonly=True)
     sequence = fields.Integer(readonly=True)
     direction = fields.Selection(
         FIELD_DIRECTION_SELECTION,
@@ -47,6 +43,11 @@ class MicrosoftContactsFieldDirection(models.Model):
     _sql_constraints = [
         ("field_key_unique", "unique(field_key)", "Each field has one direction."),
     ]
+
+    @api.model
+    def _selection_field_key(self):
+        """The mapped fields (sync.mapping.FIELDS), in their order."""
+        return [(f.merge, f.label[:1].upper() + f.label[1:]) for f in FIELDS]
 
     @api.depends("field_key")
     def _compute_fixed(self):

@@ -239,7 +239,9 @@ class TestFieldDirections(OutlookSyncCase):
             self.account.with_user(self.account_user).action_preview()["res_id"]
         )
         line = preview.line_ids.filtered(lambda ln: ln.email == "felix.field@example.com")
-        self.assertEqual(line.section, "update_outlook", line.changes)
+        self.assertEqual(line.section, "update_odoo", line.changes)
+        self.assertIn("phone: +32 2 555 12 12 → +32 2 555 77 77", line.changes)
+        self.assertIn("city: (empty) → Gent", line.changes)
         self.assertIn("job title: Outlook's Outlook Title stays in Outlook", line.changes)
         self.assertIn("website: not synced", line.changes)
 
