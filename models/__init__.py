@@ -11,6 +11,8 @@ from . import microsoft_contacts_outlook_sync_read
 from . import microsoft_contacts_outlook_sync_odoo
 from . import microsoft_contacts_outlook_sync_outlook
 from . import microsoft_contacts_outlook_sync_log
+from . import microsoft_contacts_outlook_sync_categories
+from . import microsoft_contacts_category_rename
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_resync_mixin
 from . import microsoft_contacts_directory_group
@@ -23,4 +25,5 @@ from . import microsoft_contacts_sync_run_line
 from . import microsoft_contacts_sync_retry
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_category
 from . import res_users

@@ -97,8 +97,10 @@ class MicrosoftContactsFieldDirection(models.Model):
         result = super().write(vals)
         if "direction" in vals:
             # Pairs that did not change are not read between whole reads: a field that
-            # travels anew must be compared on every pair at the next sync.
-            self.env["microsoft.contacts.account"].sudo().search([]).write(
-                {"odoo_whole_read_at": False}
+            # travels anew must be compared on every pair at the next sync (each account's
+            # next run reads its whole scope, see _incremental_since).
+            self.env["ir.config_parameter"].sudo().set_param(
+                "microsoft_contacts.field_directions_at",
+                fields.Datetime.to_string(fields.Datetime.now()),
             )
         return result

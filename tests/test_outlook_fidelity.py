@@ -260,3 +260,68 @@ class TestFieldDirections(OutlookSyncCase):
         self.assertEqual(item["businessPhones"], ["+32 2 555 77 77"], "never written in Outlook")
         again = self._synced()
         self.assertEqual((again.count_updated, again.count_failed), (0, 0), "settled")
+
+
+@tagged("post_install", "-at_install")
+class TestOutlookCategories(OutlookSyncCase):
+    account_login = "cora_categories"
+
+    def setUp(self):
+        super().setUp()
+        self.account.sync_categories = True
+        self.tag = self.env["res.partner.category"].create({"name": "Fidelity VIP", "color": 10})
+        self.partner = self.Partner.create(
+            {
+                "name": "Cora Category",
+                "email": "cora.category@example.com",
+                "category_id": [(6, 0, self.tag.ids)],
+            }
+        )
+
+    def _master(self):
+        return {
+            c["displayName"]: c
+            for c in self.simulator._call("GET", f"users/{self.mailbox.user_id}/categories")
+        }
+
+    def test_a_tags_category_gets_the_tags_colour_once(self):
+        self._synced()
+        (item,) = self._items("cora.category@example.com")
+        self.assertEqual(item["categories"], ["Fidelity VIP"])
+        master = self._master()
+        self.assertEqual(master["Fidelity VIP"]["color"], "preset4", "Odoo's green")
+        self.assertIn("Red category", master, "Outlook's own categories stay")
+        # The next runs keep that category as it is: no second one, no other colour.
+        category = master["Fidelity VIP"]
+        self.partner.with_user(self.account_user).function = "Buyer"
+        self._synced()
+        self._synced()
+        after = self._master()
+        self.assertEqual(after["Fidelity VIP"]["id"], category["id"])
+        self.assertEqual(len([n for n in after if n.lower() == "fidelity vip"]), 1)
+
+    def test_a_renamed_tag_renames_the_category_on_contacts_and_in_the_list(self):
+        self._synced()
+        colour = self._master()["Fidelity VIP"]["color"]
+        self.tag.name = "Fidelity Key Account"
+        run = self._synced()
+        self.assertEqual(run.count_updated, 1, "the contact's category follows the tag")
+        (item,) = self._items("cora.category@example.com")
+        self.assertEqual(item["categories"], ["Fidelity Key Account"])
+        master = self._master()
+        self.assertNotIn("Fidelity VIP", master)
+        self.assertEqual(master["Fidelity Key Account"]["color"], colour)
+        self.assertEqual(self.partner.category_id, self.tag, "no second tag in Odoo")
+        self.assertEqual(self._synced().count_updated, 0, "no echo")
+
+    def test_a_mailbox_that_refuses_the_list_still_syncs_its_tags(self):
+        self.simulator._call(
+            "POST",
+            "faults",
+            {"path_regex": "masterCategories", "status": 403, "count": 100},
+        )
+        run = self._synced()
+        (item,) = self._items("cora.category@example.com")
+        self.assertEqual(item["categories"], ["Fidelity VIP"])
+        self.assertIn("MailboxSettings.ReadWrite", run.message)
+        self.simulator._call("DELETE", "faults")
