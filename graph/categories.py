@@ -8,6 +8,7 @@ category: a new one is created and the old one deleted.
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import quote
 
 from .client import GraphClient
@@ -35,7 +36,5 @@ class MasterCategories:
 
     def delete(self, category_id: str) -> None:
         """Remove a category from the list (already gone counts as done)."""
-        try:
+        with contextlib.suppress(NotFoundError):
             self.client.delete(f"{PATH}/{quote(category_id, safe='')}")
-        except NotFoundError:
-            pass

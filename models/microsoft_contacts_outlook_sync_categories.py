@@ -38,9 +38,10 @@ class MicrosoftContactsOutlookSyncCategories(models.AbstractModel):
         if not plan.blocked:
             applied = plan if chosen is None else sp_preview.select_actions(plan, chosen)[0]
             note = self._ensure_master_categories(job, applied)
-        super()._apply(job, plan, chosen)
+        result = super()._apply(job, plan, chosen)
         if note:
             job.message = "\n".join(filter(None, [job.message, note]))
+        return result
 
     @api.model
     def _ensure_master_categories(self, job, plan):
