@@ -17,6 +17,7 @@ from .endpoints import (
     resolve_endpoints,
     validate_base_url,
 )
+from .categories import MasterCategories
 from .contacts import ContactFolder, ContactWrite, FolderChanges, WriteResult
 from .errors import (
     AuthExpiredError,
@@ -56,6 +57,7 @@ __all__ = [
     "GraphClient",
     "GraphError",
     "MalformedResponseError",
+    "MasterCategories",
     "NotFoundError",
     "Pacer",
     "PacerRegistry",

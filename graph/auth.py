@@ -18,7 +18,7 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
-from .endpoints import Endpoints
+from .endpoints import CONSENT_PERMISSIONS, Endpoints
 from .errors import AuthExpiredError, GraphError, ServerError, TransportError
 
 # Answers of the identity platform that mean "the user must sign in again".
@@ -179,7 +179,7 @@ class MicrosoftIdentity:
         with self._msal(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="response_mode='form_post'")
             return self._application().initiate_auth_code_flow(
-                self.scopes,
+                self.endpoints.delegated_scopes(CONSENT_PERMISSIONS),
                 redirect_uri=redirect_uri,
                 state=state,
                 prompt="select_account",

@@ -14,6 +14,11 @@ CLOUDS: dict[str, tuple[str, str]] = {
 DEFAULT_CLOUD = "global"
 
 DELEGATED_PERMISSIONS = ("Contacts.ReadWrite", "User.Read")
+# Asked for at sign-in besides: the colours of the categories the sync writes (Outlook's
+# master category list). Tokens are then refreshed with DELEGATED_PERMISSIONS only, and Entra
+# includes every permission the user consented to: accounts connected before keep working,
+# without category colours until they reconnect.
+CONSENT_PERMISSIONS = (*DELEGATED_PERMISSIONS, "MailboxSettings.ReadWrite")
 
 # Plain http is tolerated only for a simulator on this machine; anything else would put
 # tokens on the wire in clear.

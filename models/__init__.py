@@ -12,10 +12,13 @@ from . import microsoft_contacts_outlook_sync_odoo
 from . import microsoft_contacts_outlook_sync_outlook
 from . import microsoft_contacts_outlook_sync_log
 from . import microsoft_contacts_account_control
+from . import microsoft_contacts_outlook_sync_categories
+from . import microsoft_contacts_category_rename
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_resync_mixin
 from . import microsoft_contacts_directory_group
 from . import microsoft_contacts_directory_mapping
+from . import microsoft_contacts_field_direction
 from . import microsoft_contacts_link
 from . import microsoft_contacts_default_folder_link
 from . import microsoft_contacts_sync_run
@@ -23,6 +26,7 @@ from . import microsoft_contacts_sync_run_line
 from . import microsoft_contacts_sync_retry
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_category
 from . import res_users
 from . import ir_http
 from . import ir_ui_menu

@@ -21,6 +21,7 @@ class MicrosoftContactsAccountScope(models.Model):
             mass_delete_ratio=max(self.mass_delete_percent, 0) / 100.0,
             mass_delete_minimum=max(self.mass_delete_minimum, 0),
             mass_delete_confirmed=confirm_deletions,
+            field_directions=self.env["microsoft.contacts.field.direction"]._sync_directions(),
         )
 
     def _partner_scope_domain(self):

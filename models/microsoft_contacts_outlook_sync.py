@@ -196,6 +196,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
                 outlook_may_clear=account.outlook_may_clear,
                 sync_categories=account.sync_categories,
                 mass_delete_confirmed=True,  # deletions here only stop importing a contact
+                field_directions=self.env["microsoft.contacts.field.direction"]._sync_directions(),
             ),
             folder_field="default_folder_id",
             delta_field="default_folder_delta_link",

@@ -138,6 +138,9 @@ class ResConfigSettings(models.TransientModel):
     microsoft_contacts_sync_user_count = fields.Integer(
         compute="_compute_microsoft_contacts_sync_user_count"
     )
+    microsoft_contacts_field_directions = fields.Char(
+        "Field by Field", compute="_compute_microsoft_contacts_field_directions"
+    )
     microsoft_contacts_redirect_uri = fields.Char(
         "Redirect URI", compute="_compute_microsoft_contacts_redirect_uri"
     )
@@ -199,6 +202,28 @@ class ResConfigSettings(models.TransientModel):
             "views": [(False, "form")],
             "target": "current",
         }
+
+    @api.depends("company_id")
+    def _compute_microsoft_contacts_field_directions(self):
+        """One line on the settings page: which fields do not travel both ways."""
+        Direction = self.env["microsoft.contacts.field.direction"]
+        labels = dict(Direction._fields["direction"]._description_selection(self.env))
+        fields_ = dict(Direction._fields["field_key"]._description_selection(self.env))
+        rows = Direction.sudo()._sync_directions()
+        summary = (
+            "; ".join(f"{fields_.get(key, key)}: {labels[way]}" for key, way in rows)
+            if rows
+            else self.env._("Every field both ways")
+        )
+        for settings in self:
+            settings.microsoft_contacts_field_directions = summary
+
+    def action_microsoft_contacts_field_directions(self):
+        """The list of mapped fields with their direction (a row for each, made if missing)."""
+        self.env["microsoft.contacts.field.direction"]._ensure_rows()
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "microsoft_contacts.action_microsoft_contacts_field_direction"
+        )
 
     @api.depends("company_id")
     def _compute_microsoft_contacts_redirect_uri(self):

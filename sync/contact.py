@@ -117,12 +117,26 @@ def field_key(name: str, value: Any) -> Any:
     return value
 
 
+BUSINESS_ADDRESS = "businessAddress"
+HOME_ADDRESS = "homeAddress"
+
+
 @dataclass(frozen=True)
 class OutlookState:
-    """Outlook-only details of an item that a PATCH must carry over (Graph replaces lists).
+    """What Outlook holds of an item beyond the mapped fields, so that writing it keeps them.
 
-    Also the raw country / state texts that did not resolve, so writing the address does not
-    wipe them.
+    Graph replaces lists whole (emails, business and home phones): a PATCH carries the other
+    entries over. The raw country / state texts that did not resolve, so writing the address
+    does not wipe them. The name's parts as Outlook splits them, so a rename keeps the middle
+    name (and the given name or surname the new name still starts or ends with). Which
+    address the contact's address is (``address_source``: the business address, or the home
+    address of a contact without one) and its raw parts (street, city, state, postalCode,
+    countryOrRegion), so a change of one part leaves the others as typed. ``extras``: the
+    properties Odoo has no field for (sync.mapping.OUTLOOK_ONLY) as (property, JSON text), so
+    a contact created again in Outlook from the snapshot gets them back. ``as_typed``: the
+    mapped text properties whose Outlook text differs from the value read (notes with their
+    spaces, a phone typed nationally) as (property, text, value read), so that the contact
+    comes back as it was typed while the value is the same.
     """
 
     emails: tuple[tuple[str, str], ...] = ()  # (name, address), in Outlook's order
@@ -130,15 +144,36 @@ class OutlookState:
     home_phones: tuple[str, ...] = ()
     country_text: str = ""
     state_text: str = ""
+    display_name: str = ""
+    given_name: str = ""
+    middle_name: str = ""
+    surname: str = ""
+    address_source: str = BUSINESS_ADDRESS
+    address: tuple[str, ...] = ()
+    extras: tuple[tuple[str, str], ...] = ()
+    as_typed: tuple[tuple[str, str, str], ...] = ()
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "emails": [list(e) for e in self.emails],
             "business_phones": list(self.business_phones),
             "home_phones": list(self.home_phones),
             "country_text": self.country_text,
             "state_text": self.state_text,
         }
+        # Stored only when set: older snapshots and most contacts stay as small as they were.
+        for key in ("display_name", "given_name", "middle_name", "surname"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        if self.address_source != BUSINESS_ADDRESS:
+            data["address_source"] = self.address_source
+        if any(self.address):
+            data["address"] = list(self.address)
+        if self.extras:
+            data["extras"] = [list(e) for e in self.extras]
+        if self.as_typed:
+            data["as_typed"] = [list(e) for e in self.as_typed]
+        return data
 
     @classmethod
     def from_json(cls, data: dict | None) -> OutlookState:
@@ -148,17 +183,35 @@ class OutlookState:
             raw = data.get(key)
             return tuple(v for v in raw if isinstance(v, str)) if isinstance(raw, list) else ()
 
-        emails = data.get("emails") if isinstance(data.get("emails"), list) else []
+        def text(key):
+            raw = data.get(key)
+            return raw if isinstance(raw, str) else ""
+
+        def pairs(key):
+            raw = data.get(key) if isinstance(data.get(key), list) else []
+            return tuple(
+                (str(e[0]), str(e[1])) for e in raw if isinstance(e, list | tuple) and len(e) == 2
+            )
+
+        source = text("address_source")
         return cls(
-            emails=tuple(
-                (str(e[0]), str(e[1]))
-                for e in emails
-                if isinstance(e, list | tuple) and len(e) == 2
-            ),
+            emails=pairs("emails"),
             business_phones=strings("business_phones"),
             home_phones=strings("home_phones"),
-            country_text=data.get("country_text") or "",
-            state_text=data.get("state_text") or "",
+            country_text=text("country_text"),
+            state_text=text("state_text"),
+            display_name=text("display_name"),
+            given_name=text("given_name"),
+            middle_name=text("middle_name"),
+            surname=text("surname"),
+            address_source=source if source == HOME_ADDRESS else BUSINESS_ADDRESS,
+            address=strings("address"),
+            extras=pairs("extras"),
+            as_typed=tuple(
+                (str(e[0]), str(e[1]), str(e[2]))
+                for e in (data.get("as_typed") if isinstance(data.get("as_typed"), list) else [])
+                if isinstance(e, list | tuple) and len(e) == 3
+            ),
         )
 
 

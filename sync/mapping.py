@@ -6,13 +6,15 @@ The Odoo side is a plain dict of res.partner values built by the adapter (keys i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import problems as P
-from .contact import Contact, OutlookState
+from .contact import BUSINESS_ADDRESS, HOME_ADDRESS, Contact, OutlookState, field_key
 from .normalize import (
+    NAME_PARTICLES,
     CountryLookup,
     CountryResolver,
     canonical_text,
@@ -40,6 +42,32 @@ EMAIL_MAX = 320
 WEBSITE_MAX = 2048
 NOTES_MAX = 32_768
 _LIMITS = {"email": EMAIL_MAX, "website": WEBSITE_MAX, "notes": NOTES_MAX}
+# The parts of a Graph physicalAddress, in the order OutlookState.address keeps them.
+ADDRESS_KEYS = ("street", "city", "state", "postalCode", "countryOrRegion")
+# What Outlook holds that no Odoo field maps: never written by an update, carried in the
+# snapshot (OutlookState.extras) so that a contact created again in Outlook gets it back.
+# The name's parts, the other emails and phones and the address are kept by their own rules
+# (see OutlookState). Kind: "text", "texts" (a list of text) or "address".
+OUTLOOK_ONLY = {
+    "nickName": "text",
+    "initials": "text",
+    "generation": "text",
+    "fileAs": "text",
+    "department": "text",
+    "officeLocation": "text",
+    "profession": "text",
+    "manager": "text",
+    "assistantName": "text",
+    "spouseName": "text",
+    "children": "texts",
+    "birthday": "text",
+    "imAddresses": "texts",
+    "yomiGivenName": "text",
+    "yomiSurname": "text",
+    "yomiCompanyName": "text",
+    HOME_ADDRESS: "address",
+    "otherAddress": "address",
+}
 
 
 @dataclass(frozen=True)
@@ -269,6 +297,36 @@ class _Reader:
 # --- Graph -> Contact -----------------------------------------------------------------------
 
 
+def _has_address(value: Any) -> bool:
+    return isinstance(value, Mapping) and any(
+        isinstance(value.get(key), str) and value[key].strip() for key in ADDRESS_KEYS
+    )
+
+
+def outlook_only_values(
+    item: Mapping[str, Any], skip: str = "", categories: bool = False
+) -> tuple[tuple[str, str], ...]:
+    """The properties of OUTLOOK_ONLY the item holds (and its categories when they are not
+    synced), as (property, JSON text), sorted; values of an unexpected type are left out
+    (never sent back to Graph)."""
+    found = []
+    kinds = {**OUTLOOK_ONLY, "categories": "texts"} if categories else OUTLOOK_ONLY
+    for key, kind in kinds.items():
+        value = item.get(key)
+        if key == skip or not value:
+            continue
+        if kind == "text" and isinstance(value, str):
+            pass
+        elif kind == "texts" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            pass
+        elif kind == "address" and _has_address(value):
+            value = {k: v for k, v in value.items() if k in ADDRESS_KEYS and isinstance(v, str)}
+        else:
+            continue
+        found.append((key, json.dumps(value, ensure_ascii=False, sort_keys=True)))
+    return tuple(sorted(found))
+
+
 def split_street(text: str) -> tuple[str, str]:
     """Outlook's multi-line street: first line -> street, the other lines -> street2 (", ")."""
     lines = [
@@ -323,7 +381,13 @@ def parse_graph_contact(item: Any, ctx: MappingContext) -> ParsedItem:
     business = [p for p in (clean_text(x) for x in read.strings("businessPhones")) if p]
     home = [p for p in (clean_text(x) for x in read.strings("homePhones")) if p]
 
-    address = read.mapping("businessAddress")
+    # The business address, else (a contact without one) the home address: written back
+    # where it came from.
+    source = BUSINESS_ADDRESS
+    address = read.mapping(BUSINESS_ADDRESS)
+    if not _has_address(address) and _has_address(item.get(HOME_ADDRESS)):
+        source, address = HOME_ADDRESS, read.mapping(HOME_ADDRESS)
+    raw_address = tuple(read.string(key, address) for key in ADDRESS_KEYS)
     street, street2 = split_street(read.string("street", address))
     country_text = clean_text(read.string("countryOrRegion", address))
     state_text = clean_text(read.string("state", address))
@@ -350,8 +414,10 @@ def parse_graph_contact(item: Any, ctx: MappingContext) -> ParsedItem:
     region = country_code or ctx.default_region
     phone_raw = business[0] if business else (home[0] if home else "")
 
-    parts = [clean_text(read.string(k)) for k in ("givenName", "middleName", "surname")]
-    name = clean_text(read.string("displayName")) or " ".join(p for p in parts if p)
+    raw_parts = [read.string(k) for k in ("givenName", "middleName", "surname")]
+    parts = [clean_text(p) for p in raw_parts]
+    display_name = read.string("displayName")
+    name = clean_text(display_name) or " ".join(p for p in parts if p)
     email = emails[0][1] if emails else ""
     contact = Contact(
         name=name,
@@ -378,6 +444,18 @@ def parse_graph_contact(item: Any, ctx: MappingContext) -> ParsedItem:
         home_phones=tuple(home),
         country_text=country_text if not country_code else "",
         state_text=state_text if not state else "",
+        display_name=display_name,
+        given_name=raw_parts[0],
+        middle_name=raw_parts[1],
+        surname=raw_parts[2],
+        address_source=source,
+        address=raw_address if any(raw_address) else (),
+        extras=outlook_only_values(item, skip=source, categories=not ctx.sync_categories),
+        as_typed=tuple(
+            (key, item[key], contact.get(name))
+            for name, key in _GRAPH_STRINGS.items()
+            if isinstance(item.get(key), str) and item[key] != contact.get(name)
+        ),
     )
     return ParsedItem(
         outlook_id=outlook_id,
@@ -418,20 +496,119 @@ def parse_partner_ref(value: str | None, database_uuid: str) -> int | None:
 
 # --- Contact -> Graph ----------------------------------------------------------------------
 
+# The contact's fields each part of a Graph address holds.
+_ADDRESS_PARTS = {
+    "street": ("street", "street2"),
+    "city": ("city",),
+    "state": ("state",),
+    "postalCode": ("zip",),
+    "countryOrRegion": ("country_code",),
+}
 
-def _address_body(contact: Contact, state: OutlookState, ctx: MappingContext) -> dict:
+
+def _address_body(
+    contact: Contact, state: OutlookState, ctx: MappingContext, current: Contact | None = None
+) -> dict:
+    """The address as Graph holds it. With ``current`` (what Outlook shows), the parts whose
+    fields did not change are sent as Outlook has them (a multi-line street stays as typed)."""
+    raw = dict(zip(ADDRESS_KEYS, state.address, strict=False)) if state.address else {}
     country = ctx.countries.country_name(contact.country_code) if contact.country_code else ""
-    return {
+    new = {
         "street": join_street(contact.street, contact.street2),
         "city": contact.city,
         "state": contact.state_name or contact.state_code or state.state_text,
         "postalCode": contact.zip,
         "countryOrRegion": country or state.country_text,
     }
+    return {
+        key: raw[key]
+        if current is not None
+        and key in raw
+        and all(current.key(n) == contact.key(n) for n in _ADDRESS_PARTS[key])
+        else new[key]
+        for key in ADDRESS_KEYS
+    }
 
 
 def _email_entry(name: str, address: str) -> dict:
     return {"name": name or address, "address": address}
+
+
+def _words(text: str) -> list[str]:
+    text = clean_text(text)
+    return text.split(" ") if text else []
+
+
+def _find_words(words: list[str], part: list[str], start: int, stop: int) -> int | None:
+    """Where the words of ``part`` stand together in ``words[start:stop]`` (case ignored)."""
+    folded, wanted = [w.casefold() for w in words], [w.casefold() for w in part]
+    for at in range(start, stop - len(wanted) + 1):
+        if wanted and folded[at : at + len(wanted)] == wanted:
+            return at
+    return None
+
+
+def name_parts(name: str, state: OutlookState) -> tuple[str, str | None, str]:
+    """A new full name as (given name, middle name, surname) for an Outlook contact that
+    holds ``state``'s parts. The middle name is None when Outlook's stays as it is: always,
+    unless the old name held it and the new one no longer does (then ""). Outlook's surname
+    (or else its given name) is kept when the new name still ends (starts) with it; otherwise
+    the name is split as ``split_name`` does."""
+    words = _words(name)
+    given_w, middle_w, surname_w = (
+        _words(state.given_name),
+        _words(state.middle_name),
+        _words(state.surname),
+    )
+    if middle_w:
+        at = _find_words(words, middle_w, 1, len(words) - 1)
+        if at is not None:
+            return " ".join(words[:at]), None, " ".join(words[at + len(middle_w) :])
+    middle = None
+    if middle_w:
+        old = _words(state.display_name) or given_w + middle_w + surname_w
+        if _find_words(old, middle_w, 0, len(old)) is not None:
+            middle = ""  # the user took the middle name out of the name
+    size = len(words)
+    if surname_w and size > len(surname_w):
+        at = _find_words(words, surname_w, size - len(surname_w), size)
+        if at is not None:
+            while at > 1 and words[at - 1] in NAME_PARTICLES:
+                at -= 1
+            return " ".join(words[:at]), middle, " ".join(words[at:])
+    if given_w and size > len(given_w) and _find_words(words, given_w, 0, len(given_w)) == 0:
+        return " ".join(words[: len(given_w)]), middle, " ".join(words[len(given_w) :])
+    given, surname = split_name(name)
+    return given, middle, surname
+
+
+_FILE_AS_FORMS = (
+    lambda given, surname, display: f"{surname}, {given}" if given and surname else "",
+    lambda given, surname, display: f"{given} {surname}".strip(),
+    lambda given, surname, display: f"{surname} {given}".strip(),
+    lambda given, surname, display: display,
+)
+
+
+def _file_as(value: str, old: tuple[str, str, str], new: tuple[str, str, str]) -> str | None:
+    """Outlook's "file as" for the new name when it was one of the usual forms of the old one;
+    None (left as it is) when the user typed something else."""
+    wanted = clean_text(value).casefold()
+    for form in _FILE_AS_FORMS:
+        before = clean_text(form(*old))
+        if before and before.casefold() == wanted:
+            return clean_text(form(*new))
+    return None
+
+
+def _extras(state: OutlookState) -> dict[str, Any]:
+    body = {}
+    for key, text in state.extras:
+        try:
+            body[key] = json.loads(text)
+        except ValueError:
+            continue  # a damaged snapshot: that property is not sent
+    return body
 
 
 def contact_to_graph(
@@ -440,9 +617,9 @@ def contact_to_graph(
     state: OutlookState | None = None,
     partner_ref: str | None = None,
 ) -> dict:
-    """A full Graph body (POST), or a synthetic item for a contact known only by snapshot."""
+    """A full Graph body (POST), or the item a snapshot stands for (``state``: what Outlook
+    held beyond the mapped fields, carried into the body)."""
     state = state or OutlookState()
-    given, surname = split_name(contact.name)
     region = contact.country_code or ctx.default_region
     emails = list(state.emails)
     if contact.email and not (emails and email_key(emails[0][1]) == email_key(contact.email)):
@@ -454,19 +631,33 @@ def contact_to_graph(
         contact.phone
     ):
         business[:1] = [contact.phone]
-    body: dict[str, Any] = {
-        "displayName": contact.name,
-        "givenName": given,
-        "surname": surname,
-        "emailAddresses": [_email_entry(n, a) for n, a in emails],
-        "businessPhones": business,
-        "homePhones": list(state.home_phones),
-        "mobilePhone": contact.mobile,
-        "businessAddress": _address_body(contact, state, ctx),
-    }
+    if state.display_name or state.given_name or state.middle_name or state.surname:
+        # The item a snapshot stands for: its name's parts as Outlook had them.
+        given, middle, surname = state.given_name, state.middle_name, state.surname
+    else:
+        (given, surname), middle = split_name(contact.name), ""
+    same_name = state.display_name and clean_text(state.display_name) == contact.name
+    body: dict[str, Any] = _extras(state)
+    if given:
+        body["givenName"] = given
+    if surname:
+        body["surname"] = surname
+    body.update(
+        {
+            "displayName": state.display_name if same_name else contact.name,
+            "emailAddresses": [_email_entry(n, a) for n, a in emails],
+            "businessPhones": business,
+            "homePhones": list(state.home_phones),
+            state.address_source: _address_body(contact, state, ctx, contact),
+        }
+    )
+    if middle:
+        body["middleName"] = middle
+    typed = {key: (text, value) for key, text, value in state.as_typed}
     for name, graph_key in _GRAPH_STRINGS.items():
-        if name != "mobile":
-            body[graph_key] = contact.get(name)
+        text, value = typed.get(graph_key, (None, None))
+        same = text is not None and field_key(name, value) == contact.key(name)
+        body[graph_key] = text if same else contact.get(name)
     if ctx.sync_categories:
         body["categories"] = list(contact.categories)
     if partner_ref:
@@ -476,25 +667,75 @@ def contact_to_graph(
     return body
 
 
-def build_outlook_patch(
-    current: Contact, state: OutlookState, target: Contact, ctx: MappingContext
+def recreate_body(
+    outlook: Contact,
+    state: OutlookState,
+    target: Contact,
+    ctx: MappingContext,
+    fields: Iterable[str] | None = None,
+    partner_ref: str | None = None,
 ) -> dict:
-    """PATCH body: only changed fields, always displayName; keeps Outlook's other emails and
-    business phones (Graph replaces whole lists) and never writes home phones."""
-    changed = [n for n in _patch_fields(ctx) if current.key(n) != target.key(n)]
+    """The POST of a contact deleted in Outlook and created again from its last snapshot:
+    what Outlook held then (``outlook``, ``state``: its other emails and phones, its middle
+    name, birthday, home address...), with the fields Odoo sends (``fields``) updated to
+    ``target`` as a PATCH would."""
+    body = apply_patch(
+        contact_to_graph(outlook, ctx, state),
+        build_outlook_patch(outlook, state, target, ctx, fields),
+    )
+    if partner_ref:
+        body["singleValueExtendedProperties"] = [
+            {"id": PARTNER_REF_PROPERTY_ID, "value": partner_ref}
+        ]
+    return body
+
+
+def build_outlook_patch(
+    current: Contact,
+    state: OutlookState,
+    target: Contact,
+    ctx: MappingContext,
+    fields: Iterable[str] | None = None,
+) -> dict:
+    """PATCH body: only the changed fields among ``fields`` (the fields Odoo sends; all by
+    default), and always displayName. What Outlook holds beyond them stays: its other emails
+    and business phones (Graph replaces whole lists), home phones (never written), the middle
+    name, the parts of the address that did not change, and every property of OUTLOOK_ONLY."""
+    names = _patch_fields(ctx)
+    if fields is not None:
+        allowed = set(fields)
+        names = tuple(n for n in names if n in allowed)
+    changed = [n for n in names if current.key(n) != target.key(n)]
     if not changed:
         return {}
     if "country_code" in changed:
         # National numbers are read in the address country: rewrite them in international
         # format so the new country does not change their meaning.
-        if target.mobile:
+        if target.mobile and "mobile" in names:
             changed.append("mobile")
-        if target.phone and state.business_phones:
+        if target.phone and state.business_phones and "phone" in names:
             changed.append("phone")
-    patch: dict[str, Any] = {"displayName": target.name}
     if "name" in changed:
-        given, surname = split_name(target.name)
-        patch.update(givenName=given, middleName="", surname=surname)
+        patch: dict[str, Any] = {"displayName": target.name}
+        given, middle, surname = name_parts(target.name, state)
+        if given != state.given_name:
+            patch["givenName"] = given
+        if surname != state.surname:
+            patch["surname"] = surname
+        if middle is not None:
+            patch["middleName"] = middle
+        file_as = _extras(state).get("fileAs")
+        if isinstance(file_as, str) and file_as:
+            renamed = _file_as(
+                file_as,
+                (state.given_name, state.surname, state.display_name or current.name),
+                (given, surname, target.name),
+            )
+            if renamed is not None and renamed != file_as:
+                patch["fileAs"] = renamed
+    else:
+        same_name = state.display_name and clean_text(state.display_name) == current.name
+        patch = {"displayName": state.display_name if same_name else current.name}
     for name, graph_key in _GRAPH_STRINGS.items():
         if name in changed:
             patch[graph_key] = target.get(name)
@@ -510,7 +751,8 @@ def build_outlook_patch(
         business = [target.phone, *business[1:]] if target.phone else business[1:]
         patch["businessPhones"] = business
     if any(n in changed for n in ADDRESS_FIELDS):
-        patch["businessAddress"] = _address_body(target, state, ctx)
+        # Written where it came from: the home address of a contact that has no business one.
+        patch[state.address_source] = _address_body(target, state, ctx, current)
     if "categories" in changed:
         patch["categories"] = list(target.categories)
     return patch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -12,6 +13,9 @@ from .mapping import MERGE_FIELDS
 TWO_WAY = "two_way"
 ODOO_TO_OUTLOOK = "odoo_to_outlook"
 OUTLOOK_TO_ODOO = "outlook_to_odoo"
+# A field's direction may also be this: neither side writes it (Settings, field by field).
+NOT_SYNCED = "not_synced"
+FIELD_DIRECTIONS = (TWO_WAY, ODOO_TO_OUTLOOK, OUTLOOK_TO_ODOO, NOT_SYNCED)
 
 CONFLICT_ODOO = "odoo"
 CONFLICT_OUTLOOK = "outlook"
@@ -25,9 +29,12 @@ class FieldDecision:
     odoo: Any
     outlook: Any
     result: Any
-    winner: str  # "odoo", "outlook", "same", "merged"
+    winner: str  # "odoo", "outlook", "same", "merged", "none" (not synced)
     conflict: bool = False
     note: str = ""
+    # The side ("odoo" / "outlook") whose change stays there only because of the field's own
+    # direction (narrower than the account's), "" when none.
+    kept: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,26 @@ class MergeResult:
     @property
     def conflicts(self) -> tuple[FieldDecision, ...]:
         return tuple(d for d in self.decisions if d.conflict)
+
+
+def field_direction(account_direction: str, field_setting: str | None) -> str:
+    """The way one field travels: what its setting allows and the account's direction too."""
+    setting = field_setting if field_setting in FIELD_DIRECTIONS else TWO_WAY
+    to_outlook = account_direction in (TWO_WAY, ODOO_TO_OUTLOOK) and setting in (
+        TWO_WAY,
+        ODOO_TO_OUTLOOK,
+    )
+    to_odoo = account_direction in (TWO_WAY, OUTLOOK_TO_ODOO) and setting in (
+        TWO_WAY,
+        OUTLOOK_TO_ODOO,
+    )
+    if to_outlook and to_odoo:
+        return TWO_WAY
+    if to_outlook:
+        return ODOO_TO_OUTLOOK
+    if to_odoo:
+        return OUTLOOK_TO_ODOO
+    return NOT_SYNCED
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -102,8 +129,13 @@ def merge_contacts(
     odoo_modified: Any = None,
     outlook_modified: Any = None,
     fields: tuple[str, ...] = MERGE_FIELDS,
+    directions: Mapping[str, str] | None = None,
 ) -> MergeResult:
     """Per field: one side changed -> it wins; both -> the policy (reported as a conflict).
+
+    ``direction`` is the account's; ``directions`` may narrow it per field (see
+    ``field_direction``): a field travels only its own way, and a field NOT_SYNCED is written
+    on neither side (its base stays, so both sides' changes meet again if it is synced later).
 
     Without a base (first link) a value present on one side only fills the other.
     An Outlook value that became empty is ignored unless ``outlook_may_clear``. One-way
@@ -113,6 +145,7 @@ def merge_contacts(
     odoo_target, outlook_target, next_base = odoo, outlook, odoo if base is None else base
     decisions = []
     for name in fields:
+        way = directions.get(name, direction) if directions else direction
         b = base.get(name) if base is not None else None
         o, w = odoo.get(name), outlook.get(name)
         o_empty, w_empty = odoo.is_empty(name), outlook.is_empty(name)
@@ -139,7 +172,16 @@ def merge_contacts(
             and name != "categories"
         )
         policy_winner = _policy_winner(conflict_policy, odoo_modified, outlook_modified)
-        if direction == ODOO_TO_OUTLOOK:
+        differ = odoo.key(name) != outlook.key(name)
+        narrowed = way != direction  # the field's own setting, not the account, decides
+        if way == NOT_SYNCED:
+            kept = ""
+            if narrowed and differ and (odoo_changed or outlook_changed):
+                kept = "odoo" if odoo_changed and not outlook_changed else "outlook"
+                kept = "both" if odoo_changed and outlook_changed else kept
+            decisions.append(FieldDecision(name, b, o, w, o, "none", False, note, kept))
+            continue
+        if way == ODOO_TO_OUTLOOK:
             # Outlook follows Odoo's changes; Outlook's own edits stay in Outlook only.
             winner = "odoo" if odoo_changed else "outlook"
             if both:
@@ -147,16 +189,20 @@ def merge_contacts(
             result = o if winner == "odoo" else w
             outlook_target = outlook_target.with_value(name, result)
             next_base = next_base.with_value(name, o)
-            decisions.append(FieldDecision(name, b, o, w, result, winner, both, note))
+            kept = (
+                "outlook" if narrowed and winner == "outlook" and outlook_changed and differ else ""
+            )
+            decisions.append(FieldDecision(name, b, o, w, result, winner, both, note, kept))
             continue
-        if direction == OUTLOOK_TO_ODOO:
+        if way == OUTLOOK_TO_ODOO:
             winner = "outlook" if outlook_changed else "odoo"
             if both:
                 winner = policy_winner
             result = w if winner == "outlook" else o
             odoo_target = odoo_target.with_value(name, result)
             next_base = next_base.with_value(name, w)
-            decisions.append(FieldDecision(name, b, o, w, result, winner, both, note))
+            kept = "odoo" if narrowed and winner == "odoo" and odoo_changed and differ else ""
+            decisions.append(FieldDecision(name, b, o, w, result, winner, both, note, kept))
             continue
 
         conflict = False

@@ -25,15 +25,18 @@ from .mapping import (
     odoo_to_contact,
     parse_graph_contact,
     partner_ref_value,
+    recreate_body,
     validate_contact,
 )
 from .matcher import BY_PROPERTY, Match, MatchKeys, item_keys, match_items
 from .merge import (
     CONFLICT_ODOO,
+    NOT_SYNCED,
     ODOO_TO_OUTLOOK,
     OUTLOOK_TO_ODOO,
     TWO_WAY,
     MergeResult,
+    field_direction,
     merge_contacts,
 )
 from .normalize import CountryLookup, CountryResolver
@@ -86,6 +89,13 @@ class Policies:
     mass_delete_ratio: float = 0.10
     mass_delete_minimum: int = 10
     mass_delete_confirmed: bool = False  # the user said yes to this run's deletions
+    # Per mapped field (merge unit -> TWO_WAY, ODOO_TO_OUTLOOK, OUTLOOK_TO_ODOO, NOT_SYNCED),
+    # set by administrators; a field not listed travels both ways. The account's direction
+    # applies on top (see field_direction).
+    field_directions: tuple[tuple[str, str], ...] = ()
+
+    def field_direction(self, name: str) -> str:
+        return field_direction(self.direction, dict(self.field_directions).get(name))
 
     @property
     def to_outlook(self) -> bool:
@@ -193,6 +203,8 @@ class Action:
     conflicts: tuple[Conflict, ...] = ()
     problems: tuple[Problem, ...] = ()
     reason: str = ""
+    # Changes a field's own direction keeps on one side (winner: the side that keeps it).
+    kept: tuple[Conflict, ...] = ()
 
 
 @dataclass
@@ -255,7 +267,17 @@ class _Planner:
         self.policies = policies
         self.ctx = ctx
         self.database_uuid = database_uuid
-        self.fields = MERGE_FIELDS if ctx.sync_categories else MERGE_FIELDS[:-1]
+        self.fields = tuple(f for f in MERGE_FIELDS if ctx.sync_categories or f != "categories")
+        # Each field's way (its setting and the account's direction), and the fields that
+        # travel to each side: a field never goes the other way, whatever the conflict policy.
+        self.directions = {f: policies.field_direction(f) for f in self.fields}
+        self.synced = tuple(f for f in self.fields if self.directions[f] != NOT_SYNCED)
+        self.to_outlook_fields = tuple(
+            f for f in self.fields if self.directions[f] in (TWO_WAY, ODOO_TO_OUTLOOK)
+        )
+        self.to_odoo_fields = tuple(
+            f for f in self.fields if self.directions[f] in (TWO_WAY, OUTLOOK_TO_ODOO)
+        )
         self.actions: list[Action] = []
         self.links, self.link_by_item = _index_links(links)
         self.items: dict[str, ParsedItem] = {}
@@ -414,7 +436,7 @@ class _Planner:
         if pair is None:
             return
         if match is None and parsed is None and pair.base is not None:
-            if pair.odoo.same_as(pair.base, self.fields):
+            if pair.odoo.same_as(pair.base, self.synced):
                 self._add(UNCHANGED, NO_DIRECTION, pair.group, **pair.ids)
                 return
         self._merge_pair(pair, parsed)
@@ -482,16 +504,19 @@ class _Planner:
             odoo_modified=pair.partner.record.modified,
             outlook_modified=parsed.modified if parsed else None,
             fields=self.fields,
+            directions=self.directions,
         )
         pid = pair.link.partner_id
         pair.refusal = self.odoo.not_writable.get(pid) if self.policies.to_odoo else None
         if pair.refusal:
             merged, pair.kept = _odoo_keeps(
-                merged, pair.odoo, self.fields, self.policies.to_outlook
+                merged, pair.odoo, self.to_odoo_fields, self.to_outlook_fields
             )
         pair.merged = merged
         if self.policies.to_outlook:
-            pair.patch = build_outlook_patch(pair.outlook, pair.state, merged.outlook, self.ctx)
+            pair.patch = build_outlook_patch(
+                pair.outlook, pair.state, merged.outlook, self.ctx, self.to_outlook_fields
+            )
         pair.problems = _unique(
             [p for p in pair.item_problems if p.code == P.WRONG_TYPE]
             + _target_problems(merged.outlook, merged.odoo, self.ctx)
@@ -514,15 +539,24 @@ class _Planner:
         else:
             pair.projected, new_state = pair.outlook, pair.state
         if self.policies.direction == TWO_WAY:
-            pair.odoo_final, base_final = pair.projected, pair.projected
+            odoo_final, base_final = pair.projected, pair.projected
         else:
-            pair.odoo_final, base_final = pair.merged.odoo, pair.merged.base
+            odoo_final, base_final = pair.merged.odoo, pair.merged.base
+        for name in self.fields:
+            # A field that travels both ways ends as Outlook shows it; any other keeps what
+            # the merge gave its side (never the other side's value).
+            way = self.directions[name]
+            odoo_side = pair.projected if way == TWO_WAY else pair.merged.odoo
+            base_side = pair.projected if way == TWO_WAY else pair.merged.base
+            odoo_final = odoo_final.with_value(name, odoo_side.get(name))
+            base_final = base_final.with_value(name, base_side.get(name))
+        pair.odoo_final = odoo_final
         odoo, final = pair.odoo, pair.odoo_final
-        odoo_fields = [f for f in self.fields if odoo.key(f) != final.key(f)]
+        odoo_fields = [f for f in self.to_odoo_fields if odoo.key(f) != final.key(f)]
         if "country_code" in odoo_fields:
             # Phones typed as national numbers would change meaning with the new country.
             odoo_fields += [f for f in ("phone", "mobile") if final.get(f)]
-            odoo_fields = list(dict.fromkeys(odoo_fields))
+            odoo_fields = [f for f in dict.fromkeys(odoo_fields) if f in self.to_odoo_fields]
         if not self.policies.to_odoo:
             odoo_fields = []
         if pair.refusal:
@@ -585,7 +619,17 @@ class _Planner:
             self.actions[link_index] = replace(self.actions[link_index], snapshot=snapshot)
 
     def _report_pair(self, pair: _Pair) -> None:
-        """What the user may not change, and the conflicts: lines of their own."""
+        """What the user may not change, and the conflicts: lines of their own. The changes a
+        field's own direction keeps on one side go with the pair's last action (the preview
+        shows them)."""
+        kept = tuple(
+            Conflict(d.field, d.base, d.odoo, d.outlook, d.kept)
+            for d in pair.merged.decisions
+            if d.kept
+        )
+        if kept:
+            at = max(i for i, a in enumerate(self.actions) if a.group == pair.group)
+            self.actions[at] = replace(self.actions[at], kept=kept)
         if pair.kept:
             labels = ", ".join(FIELD_LABELS[name] for name in pair.kept)
             outcome = (
@@ -707,20 +751,24 @@ class _Planner:
         # A partner needs a name: an Outlook contact without one is named after its email,
         # and Outlook gets that name too so both sides agree.
         named = contact.with_value("name", contact.name or contact.email)
+        # Only the fields that travel to Odoo are written (and the name, which a partner
+        # cannot lack); the base is what Odoo then holds, so the others never flow back.
+        written = ("name", *(f for f in self.to_odoo_fields if f != "name"))
+        created = _only(named, written)
         self._add(
             CREATE_IN_ODOO,
             TO_ODOO,
             group,
             outlook_id=oid,
-            values=contact_to_odoo_values(named),
+            values=contact_to_odoo_values(named, written),
             link_op=LINK_STORE,
-            snapshot=Snapshot(contact, contact, parsed.state),
+            snapshot=Snapshot(_only(contact, written), contact, parsed.state),
             change_key=change_key,
-            changes=_changes(Contact(), named, self.fields),
+            changes=_changes(Contact(), created, self.fields),
             problems=tuple(problems),
             reason="new in Outlook" + (f" ({why})" if why else ""),
         )
-        if named != contact and self.policies.to_outlook:
+        if named != contact and self.policies.to_outlook and "name" in self.to_outlook_fields:
             patch = build_outlook_patch(contact, parsed.state, named, self.ctx)
             after = parse_graph_contact(apply_patch(raw, patch), self.ctx)
             self._add(
@@ -752,9 +800,16 @@ class _Planner:
             self._skip(group, P.AMBIGUOUS_MATCH, message, **ids)
             return
         contact = partner.contact
-        payload = contact_to_graph(
-            contact, self.ctx, partner_ref=partner_ref_value(self.database_uuid, pid)
-        )
+        # Only the fields that travel to Outlook are sent (and the name, which a contact
+        # needs). A contact created again comes back as Outlook held it at the last sync: its
+        # other emails and phones, its middle name, birthday, home address...
+        sent = ("name", *(f for f in self.to_outlook_fields if f != "name"))
+        ref = partner_ref_value(self.database_uuid, pid)
+        if again and old and old.snapshot is not None:
+            state = old.snapshot.outlook_state
+            payload = recreate_body(old.snapshot.outlook, state, contact, self.ctx, sent, ref)
+        else:
+            payload = contact_to_graph(_only(contact, sent), self.ctx, partner_ref=ref)
         problems += check_payload_limits(payload)
         if has_errors(problems):
             self._add(
@@ -767,14 +822,22 @@ class _Planner:
             )
             return
         after = parse_graph_contact(payload, self.ctx)
-        odoo_fields = [f for f in self.fields if contact.key(f) != after.contact.key(f)]
+        # Of the fields sent, those that travel both ways and that Outlook could not hold as
+        # Odoo has them. The base is the Outlook copy: a field that travels one way only
+        # then never flows back.
+        odoo_fields = [
+            f for f in self.to_odoo_fields if f in sent and contact.key(f) != after.contact.key(f)
+        ]
         if not self.policies.to_odoo:
             odoo_fields = []
         # What Outlook could not hold as Odoo has it: Odoo is aligned, unless the user may not
         # change this contact (then the snapshot keeps Odoo's values, so nothing ping-pongs).
         aligned = Snapshot(after.contact, after.contact, after.state)
         if odoo_fields and pid in self.odoo.not_writable:
-            odoo_fields, aligned = [], Snapshot(contact, after.contact, after.state)
+            base = after.contact
+            for name in odoo_fields:
+                base = base.with_value(name, contact.get(name))
+            odoo_fields, aligned = [], Snapshot(base, after.contact, after.state)
         kind = RECREATE_IN_OUTLOOK if again else CREATE_IN_OUTLOOK
         if not again:
             reason = "new in Odoo"
@@ -831,10 +894,22 @@ class _Planner:
         return plan
 
 
+def _only(contact: Contact, names: Sequence[str]) -> Contact:
+    """The contact with only these fields (merge units) kept, the others empty."""
+    empty = Contact()
+    kept = contact
+    for name in contact.units():
+        if name not in names:
+            kept = kept.with_value(name, empty.get(name))
+    return kept
+
+
 def _odoo_keeps(
-    merged: MergeResult, odoo: Contact, names: Sequence[str], to_outlook: bool
+    merged: MergeResult, odoo: Contact, names: Sequence[str], to_outlook: Sequence[str]
 ) -> tuple[MergeResult, tuple[str, ...]]:
-    """The merge with Odoo's values kept wherever it would change Odoo; those fields too."""
+    """The merge with Odoo's values kept wherever it would change Odoo (of ``names``, the
+    fields that may reach Odoo), written back to Outlook where they go (``to_outlook``); those
+    fields too."""
     kept = tuple(name for name in names if merged.odoo.key(name) != odoo.key(name))
     if not kept:
         return merged, ()
@@ -843,7 +918,7 @@ def _odoo_keeps(
         value = odoo.get(name)
         odoo_target = odoo_target.with_value(name, value)
         base = base.with_value(name, value)
-        if to_outlook:
+        if name in to_outlook:
             outlook_target = outlook_target.with_value(name, value)
     decisions = tuple(
         replace(d, result=odoo.get(d.field), winner="odoo") if d.field in kept else d

@@ -44,6 +44,8 @@ CREATE_ODOO_SECTION = "create_odoo"
 CREATE_OUTLOOK_SECTION = "create_outlook"
 UPDATE_ODOO_SECTION = "update_odoo"
 UPDATE_OUTLOOK_SECTION = "update_outlook"
+# Records whose only news is a change a field's own direction keeps on one side.
+KEPT_SECTION = "kept"
 SECTIONS = (
     CREATE_OUTLOOK_SECTION,
     CREATE_ODOO_SECTION,
@@ -51,6 +53,7 @@ SECTIONS = (
     UPDATE_ODOO_SECTION,
     LINK_SECTION,
     CONFLICT_SECTION,
+    KEPT_SECTION,
     INVALID_SECTION,
     DELETION_SECTION,
 )
@@ -91,6 +94,11 @@ CONFLICT_TEXTS = {  # by the side whose value is kept
     "odoo": "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept odoo's",
     "outlook": "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept outlook's",
 }
+KEPT_TEXTS = {  # by the side whose change stays there (the field's direction)
+    "outlook": "%(field)s: Outlook's %(outlook)s stays in Outlook (field synced one way)",
+    "odoo": "%(field)s: Odoo's %(odoo)s stays in Odoo (field synced one way)",
+    "both": "%(field)s: not synced (Odoo %(odoo)s / Outlook %(outlook)s)",
+}
 TEXTS = frozenset(
     {
         EMPTY_TEXT,
@@ -98,6 +106,7 @@ TEXTS = frozenset(
         CHANGED_VALUE_TEXT,
         *SIDE_TEXTS.values(),
         *CONFLICT_TEXTS.values(),
+        *KEPT_TEXTS.values(),
         *FIELD_LABELS.values(),
     }
 )
@@ -142,11 +151,12 @@ def preview_entries(
     entries = []
     for key, actions in groups.items():
         kinds = tuple(a.kind for a in actions)
-        if all(kind in QUIET_KINDS for kind in kinds) and not any(a.problems for a in actions):
+        kept = any(a.kept for a in actions)
+        quiet = all(kind in QUIET_KINDS for kind in kinds)
+        if quiet and not kept and not any(a.problems for a in actions):
             continue
-        section = next(
-            (name for name, wanted in _SECTION_OF if wanted & set(kinds)), INVALID_SECTION
-        )
+        fallback = KEPT_SECTION if kept else INVALID_SECTION
+        section = next((name for name, wanted in _SECTION_OF if wanted & set(kinds)), fallback)
         optional = bool(CHOICE_KINDS & set(kinds))
         entries.append(
             PreviewEntry(
@@ -228,6 +238,15 @@ def _describe_changes(actions: list[Action], translate: Callable[[str], str]) ->
                     field=translate(FIELD_LABELS[conflict.field]),
                     odoo=value(conflict.odoo),
                     outlook=value(conflict.outlook),
+                )
+            )
+        for kept in action.kept:
+            parts.append(
+                fill(
+                    KEPT_TEXTS[kept.winner],
+                    field=translate(FIELD_LABELS[kept.field]),
+                    odoo=value(kept.odoo),
+                    outlook=value(kept.outlook),
                 )
             )
     return "\n".join(parts)

@@ -44,6 +44,7 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
     update_odoo_line_ids = _section_lines("update_odoo")
     link_line_ids = _section_lines("link")
     conflict_line_ids = _section_lines("conflict")
+    kept_line_ids = _section_lines("kept")
     invalid_line_ids = _section_lines("invalid")
     deletion_line_ids = _section_lines("deletion")
     excluded_line_ids = _section_lines("excluded")
@@ -153,6 +154,17 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
             ),
             "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept outlook's": self.env._(
                 "%(field)s: Odoo %(odoo)s / Outlook %(outlook)s, kept outlook's"
+            ),
+            "%(field)s: Outlook's %(outlook)s stays in Outlook (field synced one way)": (
+                self.env._(
+                    "%(field)s: Outlook's %(outlook)s stays in Outlook (field synced one way)"
+                )
+            ),
+            "%(field)s: Odoo's %(odoo)s stays in Odoo (field synced one way)": self.env._(
+                "%(field)s: Odoo's %(odoo)s stays in Odoo (field synced one way)"
+            ),
+            "%(field)s: not synced (Odoo %(odoo)s / Outlook %(outlook)s)": self.env._(
+                "%(field)s: not synced (Odoo %(odoo)s / Outlook %(outlook)s)"
             ),
             "name": self.env._("name"),
             "title": self.env._("title"),

@@ -8,6 +8,7 @@ SECTION_SELECTION = [
     ("update_odoo", "Update Odoo"),
     ("link", "Link matching contacts"),
     ("conflict", "Conflicts"),
+    ("kept", "Kept on one side"),
     ("invalid", "Invalid"),
     ("deletion", "Deletions and archives"),
     ("excluded", "Left out"),

@@ -68,8 +68,6 @@ def test_new_on_both_sides_matched_by_email_then_created():
     assert update.payload == {
         "displayName": "P1",
         "givenName": "P1",
-        "middleName": "",
-        "surname": "",
         "businessAddress": {
             "street": "",
             "city": "Gent",

@@ -140,6 +140,16 @@ def _delete_contact(sim, req, body, uid, cid):
     return {"ok": True}
 
 
+@route("GET", "/users/([^/]+)/categories")
+def _categories(sim, req, body, uid):
+    return sim.master_categories(uid)
+
+
+@route("POST", "/users/([^/]+)/categories")
+def _add_category(sim, req, body, uid):
+    return sim.add_master_category(uid, body["displayName"], body.get("color", "none"))
+
+
 @route("GET", "/users/([^/]+)/folders")
 def _folders(sim, req, body, uid):
     return sim.folders(uid)

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlencode
 
+from graph_simulator import categories as cats
 from graph_simulator import contacts as cm
 from graph_simulator.common import USER_ATTRS, GraphError, Headers, Request, Response
 from graph_simulator.odata import (
@@ -231,7 +232,8 @@ def _mailbox_route(sim, method, rest, principal, uid, prefix):
             )
         scopes = _scopes(principal)
         needed = READ_SCOPES if method == "GET" else WRITE_SCOPES
-        if not scopes & needed:
+        # Mailbox settings (master categories) check their own scopes.
+        if not scopes & needed and low[:1] != ["outlook"]:
             raise GraphError(
                 403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
             )
@@ -285,6 +287,22 @@ def _mailbox_route(sim, method, rest, principal, uid, prefix):
             if len(rest) == 4:
                 ctx["cid"] = rest[3]
                 return go(_item_table())
+    elif low[0] == "outlook" and len(rest) in (2, 3) and low[1] == "mastercategories":
+        if len(rest) == 2:
+            return go(
+                {
+                    "GET": ("categories.list", list_categories),
+                    "POST": ("categories.create", create_category),
+                }
+            )
+        ctx["category_id"] = rest[2]
+        return go(
+            {
+                "GET": ("categories.get", get_category),
+                "PATCH": ("categories.update", update_category),
+                "DELETE": ("categories.delete", delete_category),
+            }
+        )
     bad = rest[-1]
     raise GraphError(400, "BadRequest", f"Resource not found for the segment '{bad}'.")
 
@@ -637,6 +655,39 @@ def delete_contact(sim, req, ctx):
     c = _contact(ctx)
     _check_if_match(req, c)
     cm.delete_contact(sim, ctx["mb"], c["id"])
+    return Response(204)
+
+
+# ====================================================================== master categories
+def _categories(ctx, write):
+    if ctx["principal"]["kind"] == "user":
+        cats.check_scopes(_scopes(ctx["principal"]), write)
+    return ctx["mb"]
+
+
+def list_categories(sim, req, ctx):
+    mb = _categories(ctx, write=False)
+    return Response(200, {"value": [dict(c) for c in cats.master(sim, mb).values()]})
+
+
+def create_category(sim, req, ctx):
+    mb = _categories(ctx, write=True)
+    return Response(201, cats.create(sim, mb, _body(req)))
+
+
+def get_category(sim, req, ctx):
+    mb = _categories(ctx, write=False)
+    return Response(200, dict(cats.get(sim, mb, ctx["category_id"])))
+
+
+def update_category(sim, req, ctx):
+    mb = _categories(ctx, write=True)
+    return Response(200, cats.update(sim, mb, ctx["category_id"], _body(req)))
+
+
+def delete_category(sim, req, ctx):
+    mb = _categories(ctx, write=True)
+    cats.delete(sim, mb, ctx["category_id"])
     return Response(204)
 
 

@@ -477,7 +477,11 @@ def _refresh_grant(sim, form, client_id):
                 f"{' '.join(missing)}. Send an interactive authorization request.",
             )
         rec["used"] = True
-    return _user_tokens(sim, rec["user_id"], client_id, scopes, None)
+    # As Entra does, the token carries every permission the user consented to for Graph,
+    # whatever subset the refresh asked for.
+    consented = [s for s in rec["scopes"] if _short_scope(s).lower() not in RESERVED]
+    granted = list(dict.fromkeys([*scopes, *consented]))
+    return _user_tokens(sim, rec["user_id"], client_id, granted, None)
 
 
 def _short_scope(scope):

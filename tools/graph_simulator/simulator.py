@@ -16,7 +16,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from graph_simulator import admin, graph, login
+from graph_simulator import admin, categories, graph, login
 from graph_simulator import contacts as contact_model
 from graph_simulator.common import STATUS_CODES, USER_ATTRS, GraphError, Response
 from graph_simulator.server import make_server
@@ -502,6 +502,20 @@ class GraphSimulator:
         with self._lock:
             _, mb = self._mb_for(user_id)
             contact_model.delete_folder(self, mb, folder_id)
+
+    def master_categories(self, user_id):
+        """The mailbox's master list of categories (Outlook's six defaults at first)."""
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            return [dict(c) for c in categories.master(self, mb).values()]
+
+    def add_master_category(self, user_id, display_name, color="none"):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            try:
+                return categories.create(self, mb, {"displayName": display_name, "color": color})
+            except GraphError as exc:
+                raise ValueError(exc.message) from exc
 
     def seed_contacts(self, user_id, contacts, folder_id=None):
         with self._lock:
