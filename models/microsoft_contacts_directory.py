@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 
-from ..graph import GraphClient, GraphError, SyncStateLostError, pacer_for
+from ..graph import ForbiddenError, GraphClient, GraphError, SyncStateLostError, pacer_for
 from ..graph.auth import MicrosoftIdentity
 from ..graph.directory import DirectoryReader
 from ..graph.session import shared_session
@@ -231,6 +231,18 @@ class MicrosoftContactsDirectory(models.Model):
             reader.check_users_readable()
             for group in self.group_ids:
                 group.name = reader.group_name(group.group_object_id)
+        except ForbiddenError as error:
+            return self._notify(
+                "danger",
+                self.env._(
+                    "Test failed: Entra ID does not let the application read users in tenant "
+                    "%(tenant)s (%(error)s). Grant Admin Consent on this form (or in the Azure "
+                    "portal) for the application permissions User.Read.All and "
+                    "GroupMember.Read.All, then Test again.",
+                    tenant=self.tenant_id,
+                    error=error,
+                ),
+            )
         except (GraphError, UserError) as error:
             return self._notify("danger", self.env._("Test failed: %s", error))
         return self._notify(

@@ -228,6 +228,15 @@ class GraphSimulatorAdmin:
             },
         )
 
+    def grant_admin_consent(self, client_id, tenant_id=None):
+        return self._call("POST", f"apps/{client_id}/admin_consent", json={"tenant_id": tenant_id})
+
+    def revoke_admin_consent(self, client_id):
+        return self._call("DELETE", f"apps/{client_id}/admin_consent")
+
+    def admin_consents(self):
+        return self._call("GET", "admin_consents")
+
     def authorize(self, tenant, **params):
         """Run the authorize step as a consenting browser would; return the redirect query."""
         response = requests.get(

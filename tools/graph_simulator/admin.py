@@ -110,6 +110,23 @@ def _register_app(sim, req, body):
     return sim.register_app(body.pop("client_id"), **body)
 
 
+@route("POST", "/apps/([^/]+)/admin_consent")
+def _grant_admin_consent(sim, req, body, client_id):
+    body = body or {}
+    return sim.grant_admin_consent(client_id, body.get("tenant_id"), body.get("scope", ".default"))
+
+
+@route("DELETE", "/apps/([^/]+)/admin_consent")
+def _revoke_admin_consent(sim, req, body, client_id):
+    sim.revoke_admin_consent(client_id, req.query.get("tenant_id") or None)
+    return {"ok": True}
+
+
+@route("GET", "/admin_consents")
+def _admin_consents(sim, req, body):
+    return sim.admin_consents()
+
+
 @route("POST", "/users/([^/]+)/contacts")
 def _seed(sim, req, body, uid):
     folder_id = req.query.get("folder_id")
