@@ -5,6 +5,7 @@ from . import test_calendar_coexistence
 from . import test_connect_flow
 from . import test_contacts_views
 from . import test_directory_admin_consent
+from . import test_directory_groups
 from . import test_directory_import
 from . import test_directory_link_access
 from . import test_directory_mass_archive

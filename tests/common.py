@@ -201,6 +201,12 @@ class GraphSimulatorAdmin:
             "POST", "groups", json={"display_name": display_name, "members": list(members)}
         )
 
+    def change_group_members(self, group_id, add=(), remove=()):
+        """Add or remove direct members (user or group ids); returns the direct member ids."""
+        return self._call(
+            "PATCH", f"groups/{group_id}/members", json={"add": list(add), "remove": list(remove)}
+        )
+
     def advance_time(self, seconds):
         return self._call("POST", "advance_time", json={"seconds": seconds})
 

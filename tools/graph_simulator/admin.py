@@ -104,6 +104,16 @@ def _add_group(sim, req, body):
     return sim.add_group(body.pop("display_name"), **body)
 
 
+@route("PATCH", "/groups/([^/]+)/members")
+def _change_members(sim, req, body, gid):
+    body = body or {}
+    if body.get("add"):
+        sim.add_group_members(gid, body["add"])
+    if body.get("remove"):
+        sim.remove_group_members(gid, body["remove"])
+    return sim.group_members(gid)
+
+
 @route("POST", "/apps")
 def _register_app(sim, req, body):
     body = dict(body or {})

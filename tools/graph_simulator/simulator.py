@@ -404,7 +404,20 @@ class GraphSimulator:
 
     def add_group_members(self, group_id, members):
         with self._lock:
-            self._groups[group_id]["_members"].extend(members)
+            group = self._groups[group_id]
+            group["_members"].extend(m for m in members if m not in group["_members"])
+            return self._public_user(group)
+
+    def remove_group_members(self, group_id, members):
+        with self._lock:
+            group = self._groups[group_id]
+            group["_members"] = [m for m in group["_members"] if m not in set(members)]
+            return self._public_user(group)
+
+    def group_members(self, group_id):
+        """The group's direct members (user and group ids), as added."""
+        with self._lock:
+            return list(self._groups[group_id]["_members"])
 
     def register_app(self, client_id, client_secret=None, redirect_uris=None):
         with self._lock:
