@@ -168,14 +168,80 @@ class MicrosoftContactsDirectory(models.Model):
         return directories
 
     def write(self, vals):
-        if RESET_DELTA_FIELDS & set(vals):
-            vals = {**vals, "delta_link": False}  # another population: read it all again
+        # Another population (tenant, application, who is imported): read it all again. The same
+        # values written again (a new secret for the same application) keep the delta link, so
+        # a re-authorised import goes on where it was.
+        before = {d.id: d._population() for d in self} if RESET_DELTA_FIELDS & set(vals) else {}
+        restored = self.filtered(lambda d: not d.active) if vals.get("active") else self.browse()
         result = super().write(vals)
+        moved = self.filtered(lambda d: d.id in before and d._population() != before[d.id])
+        if moved:
+            moved._reset_delta()
         if "sync_hour" in vals:
             now = fields.Datetime.now()
             for directory in self:
                 directory.next_sync_at = directory._next_daily_run(now)
+        if restored:
+            # Back from the archive: import at once, from where it stopped when the delta link
+            # is still valid (7 days), else whole.
+            restored.next_sync_at = fields.Datetime.now()
+            self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
         return result
+
+    def _population(self):
+        """What decides who is read, and through which application."""
+        self.ensure_one()
+        return (
+            (self.tenant_id or "").strip().lower(),
+            self._get_client_id(),
+            self.scope,
+            self.include_guests,
+            self.include_disabled,
+        )
+
+    def _get_client_id(self):
+        """The client ID the import signs in with: the directory's own, or Settings'."""
+        self.ensure_one()
+        if self.use_main_app:
+            return (
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("microsoft_contacts_client_id", "")
+                .strip()
+            )
+        return (self.client_id or "").strip()
+
+    def unlink(self):
+        """Deleting a directory leaves its contacts as they are, released from it.
+
+        They keep their Entra ID user, their tag and their archive state, so that a directory
+        of the same tenant added later finds them again instead of duplicating them; the
+        decisions taken on this directory's mass archive (waiting, kept) go with it. Its import
+        log goes too.
+        """
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("microsoft_entra_directory_id", "in", self.ids),
+                    ("microsoft_entra_archive_decision", "!=", False),
+                ]
+            )
+        )
+        partners.write({"microsoft_entra_archive_decision": False})
+        return super().unlink()
+
+    def _resume_import(self):
+        """Queue an import when the last one did not succeed (after a consent, a new secret);
+        it goes on from the delta link the failed imports left as it was."""
+        self.ensure_one()
+        if not self.active or self.last_run_state == "done":
+            return False
+        self.next_sync_at = fields.Datetime.now()
+        self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
+        return True
 
     def _reset_delta(self):
         """Called when what is read changes (mapping, groups): the next import reads all."""
@@ -256,6 +322,15 @@ class MicrosoftContactsDirectory(models.Model):
 
     def action_sync_now(self):
         """Queue the import for the background worker: a large tenant outlasts a request."""
+        archived = self.filtered(lambda d: not d.active)
+        if archived:
+            raise UserError(
+                self.env._(
+                    "%s is archived: its imports are stopped. Restore it (Action > Unarchive) "
+                    "to import again.",
+                    archived[0].name,
+                )
+            )
         self.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
         return self._notify(

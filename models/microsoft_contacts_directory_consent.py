@@ -45,17 +45,26 @@ class MicrosoftContactsDirectoryConsent(models.Model):
     )
     admin_consent_message = fields.Text(copy=False, readonly=True)
 
-    def _get_client_id(self):
-        """The client ID the import signs in with: the directory's own, or Settings'."""
-        self.ensure_one()
-        if self.use_main_app:
-            return (
-                self.env["ir.config_parameter"]
-                .sudo()
-                .get_param("microsoft_contacts_client_id", "")
-                .strip()
+    def write(self, vals):
+        # A consent belongs to one application in one tenant: another one was not consented.
+        keys = ("tenant_id", "use_main_app", "client_id")
+        before = {d.id: d._population()[:2] for d in self} if set(keys) & set(vals) else {}
+        result = super().write(vals)
+        moved = self.filtered(
+            lambda d: d.id in before
+            and d.admin_consent_state
+            and d._population()[:2] != before[d.id]
+        )
+        if moved:
+            moved.write(
+                {
+                    "admin_consent_state": False,
+                    "admin_consent_date": False,
+                    "admin_consent_user_id": False,
+                    "admin_consent_message": False,
+                }
             )
-        return (self.client_id or "").strip()
+        return result
 
     def _get_admin_consent_url(self, state):
         """Microsoft's admin-consent URL for this tenant, answering to the shared callback."""
@@ -140,9 +149,7 @@ class MicrosoftContactsDirectoryConsent(models.Model):
                 "consent; press Test again in a moment.",
                 error,
             )
-        if self.active and self.last_run_state != "done":
-            self.next_sync_at = fields.Datetime.now()
-            self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
+        if self._resume_import():
             return self.env._("Users can be read: the import starts in the background.")
         return self.env._("Users can be read.")
 

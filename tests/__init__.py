@@ -7,6 +7,7 @@ from . import test_contacts_views
 from . import test_directory_admin_consent
 from . import test_directory_groups
 from . import test_directory_import
+from . import test_directory_lifecycle
 from . import test_directory_link_access
 from . import test_directory_mass_archive
 from . import test_install
