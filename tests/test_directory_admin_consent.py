@@ -3,8 +3,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
+from .browser import BrowserCase
 from .common import CONTACTS_USER_GROUPS, HTTP_TAG, GraphSimulatorAdmin, point_at_simulator
 
 CLIENT_ID = "directory-app"
@@ -14,7 +15,7 @@ CALLBACK = "/microsoft_account/authentication"
 
 
 @tagged("post_install", "-at_install", HTTP_TAG)
-class TestDirectoryAdminConsent(HttpCase):
+class TestDirectoryAdminConsent(BrowserCase):
     """Grant Admin Consent from the directory form, through the simulator's admin consent."""
 
     @classmethod
@@ -116,6 +117,29 @@ class TestDirectoryAdminConsent(HttpCase):
         run = self.directory._run_import()
         self.assertEqual(run.state, "done", run.message)
         self.assertEqual(run.count_new, 1)
+
+    def test_the_form_shows_the_button_and_the_outcome(self):
+        self._back(self._microsoft(self._start()))
+        self.browser_js(
+            self._form_path(),
+            """
+            const form = document.querySelector(".o_form_view");
+            if (!form.querySelector('button[name="action_grant_admin_consent"]')) {
+                throw new Error("no Grant Admin Consent button");
+            }
+            const granted = form.querySelector(".alert-success");
+            if (!granted || !granted.textContent.includes("Admin consent granted")
+                    || !granted.textContent.includes("Users can be read")) {
+                throw new Error(`no granted consent shown: ${granted && granted.textContent}`);
+            }
+            if (form.querySelector(".alert-danger")) {
+                throw new Error("a refusal is shown beside the grant");
+            }
+            console.log("test successful");
+            """,
+            ready="!!document.querySelector('.o_form_view .alert-success')",
+            login="admin",
+        )
 
     def test_a_refusal_shows_microsofts_reason_and_what_to_do(self):
         self.simulator.configure(consent_mode="refuse")
