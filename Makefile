@@ -7,7 +7,8 @@
 #               by headless Chromium (CHROMIUM, default: chromium on the PATH) from a running
 #               `make demo` that nobody has connected yet: it goes through Connect and the first
 #               sync (restart the demo to take them again)
-#   make bench-directory   5,000 Entra ID users imported, then a delta run (needs Odoo)
+#   make bench-directory   5,000 Entra ID users imported, then a delta run; a group of 5,000
+#               members: first import, delta, the same changes read whole (needs Odoo)
 #   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op; pushes
 #               paced to 100 / 50 / 10 % of Outlook's limit and from a 90 % spent window
 #   make bench-scale  many accounts (BENCH_ACCOUNTS=200 x BENCH_CONTACTS=1000) synced by

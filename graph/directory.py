@@ -28,22 +28,27 @@ class DirectoryReader:
         self.client = client
         self.select = sorted(set(BASE_ATTRIBUTES) | set(attributes))
 
-    def all_users(self) -> UserChanges:
-        """Full read: a delta link for "now" first, then the listing, so no change is missed.
+    def latest_delta_link(self) -> str | None:
+        """A users delta link for "now", without listing anyone (Graph's `$deltatoken=latest`).
 
-        A user changed while the listing runs comes again in the next delta round, which is
-        harmless: the import is idempotent.
+        Taken before a full read, so that what changes while the read runs comes again in the
+        next delta round, which is harmless: the import is idempotent.
         """
         tracking = self.client.delta(
             "/users/delta?$deltatoken=latest", select=self.select, page_size=None
         )
+        return tracking.delta_link
+
+    def all_users(self) -> UserChanges:
+        """Full read: a delta link for "now" first, then the listing, so no change is missed."""
+        delta_link = self.latest_delta_link()
         users = list(
             self.client.iter_pages(
                 "/users",
                 params={"$select": ",".join(self.select), "$top": USERS_PAGE_SIZE},
             )
         )
-        return UserChanges(users=users, delta_link=tracking.delta_link, full=True)
+        return UserChanges(users=users, delta_link=delta_link, full=True)
 
     def changed_users(self, delta_link: str) -> UserChanges:
         """Changes since the stored link; SyncStateLostError (7-day expiry) means: read all."""
@@ -56,20 +61,22 @@ class DirectoryReader:
         """Read one user: raises what a real import would (consent missing, bad secret...)."""
         self.client.get("/users", params={"$top": 1, "$select": "id"})
 
-    def group_member_ids(self, group_ids: Iterable[str]) -> set[str]:
-        """Users in any of the groups, nested groups included (transitive membership)."""
-        members: set[str] = set()
+    def group_users(self, group_ids: Iterable[str]) -> dict[str, dict]:
+        """Users in any of the groups, nested groups included (transitive membership), by id,
+        with the selected attributes: one listing per group, 999 users a page."""
+        members: dict[str, dict] = {}
         for group_id in group_ids:
-            members.update(self._members(group_id))
+            for user in self._members(group_id):
+                members.setdefault(user["id"], user)
         return members
 
-    def _members(self, group_id: str) -> Iterator[str]:
+    def _members(self, group_id: str) -> Iterator[dict]:
         path = f"/groups/{quote(group_id, safe='')}/transitiveMembers/microsoft.graph.user"
         for member in self.client.iter_pages(
-            path, params={"$select": "id", "$top": USERS_PAGE_SIZE}
+            path, params={"$select": ",".join(self.select), "$top": USERS_PAGE_SIZE}
         ):
-            if isinstance(member.get("id"), str):
-                yield member["id"]
+            if isinstance(member, dict) and isinstance(member.get("id"), str):
+                yield member
 
     def group_name(self, group_id: str) -> str | None:
         group = self.client.get(

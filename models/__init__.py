@@ -15,6 +15,7 @@ from . import microsoft_contacts_account_control
 from . import microsoft_contacts_outlook_sync_categories
 from . import microsoft_contacts_category_rename
 from . import microsoft_contacts_directory
+from . import microsoft_contacts_directory_consent
 from . import microsoft_contacts_directory_resync_mixin
 from . import microsoft_contacts_directory_group
 from . import microsoft_contacts_directory_mapping

@@ -1,12 +1,13 @@
+import json
 import logging
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import email_normalize
 
-from ..graph import GraphClient, GraphError, SyncStateLostError, pacer_for
+from ..graph import ForbiddenError, GraphClient, GraphError, SyncStateLostError, pacer_for
 from ..graph.auth import MicrosoftIdentity
-from ..graph.directory import DirectoryReader
+from ..graph.directory import DirectoryReader, UserChanges
 from ..graph.session import shared_session
 from ..sync.directory import (
     DEFAULT_MAPPING,
@@ -14,6 +15,7 @@ from ..sync.directory import (
     MappingLine,
     TargetField,
     convert_user,
+    group_scope_changes,
     selected_attributes,
 )
 from ..sync.schedule import next_daily_at
@@ -85,6 +87,8 @@ class MicrosoftContactsDirectory(models.Model):
     )
     next_sync_at = fields.Datetime("Next Import", copy=False)
     delta_link = fields.Char(groups="base.group_system", copy=False)
+    # The chosen groups' member ids at the last import (JSON list): who joined or left since.
+    group_members_seen = fields.Text(groups="base.group_system", copy=False, prefetch=False)
     run_ids = fields.One2many("microsoft.contacts.sync.run", "directory_id", "Imports")
     last_run_id = fields.Many2one(
         "microsoft.contacts.sync.run", compute="_compute_last_run_id", string="Last Import"
@@ -164,14 +168,80 @@ class MicrosoftContactsDirectory(models.Model):
         return directories
 
     def write(self, vals):
-        if RESET_DELTA_FIELDS & set(vals):
-            vals = {**vals, "delta_link": False}  # another population: read it all again
+        # Another population (tenant, application, who is imported): read it all again. The same
+        # values written again (a new secret for the same application) keep the delta link, so
+        # a re-authorised import goes on where it was.
+        before = {d.id: d._population() for d in self} if RESET_DELTA_FIELDS & set(vals) else {}
+        restored = self.filtered(lambda d: not d.active) if vals.get("active") else self.browse()
         result = super().write(vals)
+        moved = self.filtered(lambda d: d.id in before and d._population() != before[d.id])
+        if moved:
+            moved._reset_delta()
         if "sync_hour" in vals:
             now = fields.Datetime.now()
             for directory in self:
                 directory.next_sync_at = directory._next_daily_run(now)
+        if restored:
+            # Back from the archive: import at once, from where it stopped when the delta link
+            # is still valid (7 days), else whole.
+            restored.next_sync_at = fields.Datetime.now()
+            self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
         return result
+
+    def _population(self):
+        """What decides who is read, and through which application."""
+        self.ensure_one()
+        return (
+            (self.tenant_id or "").strip().lower(),
+            self._get_client_id(),
+            self.scope,
+            self.include_guests,
+            self.include_disabled,
+        )
+
+    def _get_client_id(self):
+        """The client ID the import signs in with: the directory's own, or Settings'."""
+        self.ensure_one()
+        if self.use_main_app:
+            return (
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("microsoft_contacts_client_id", "")
+                .strip()
+            )
+        return (self.client_id or "").strip()
+
+    def unlink(self):
+        """Deleting a directory leaves its contacts as they are, released from it.
+
+        They keep their Entra ID user, their tag and their archive state, so that a directory
+        of the same tenant added later finds them again instead of duplicating them; the
+        decisions taken on this directory's mass archive (waiting, kept) go with it. Its import
+        log goes too.
+        """
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("microsoft_entra_directory_id", "in", self.ids),
+                    ("microsoft_entra_archive_decision", "!=", False),
+                ]
+            )
+        )
+        partners.write({"microsoft_entra_archive_decision": False})
+        return super().unlink()
+
+    def _resume_import(self):
+        """Queue an import when the last one did not succeed (after a consent, a new secret);
+        it goes on from the delta link the failed imports left as it was."""
+        self.ensure_one()
+        if not self.active or self.last_run_state == "done":
+            return False
+        self.next_sync_at = fields.Datetime.now()
+        self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
+        return True
 
     def _reset_delta(self):
         """Called when what is read changes (mapping, groups): the next import reads all."""
@@ -231,6 +301,18 @@ class MicrosoftContactsDirectory(models.Model):
             reader.check_users_readable()
             for group in self.group_ids:
                 group.name = reader.group_name(group.group_object_id)
+        except ForbiddenError as error:
+            return self._notify(
+                "danger",
+                self.env._(
+                    "Test failed: Entra ID does not let the application read users in tenant "
+                    "%(tenant)s (%(error)s). Grant Admin Consent on this form (or in the Azure "
+                    "portal) for the application permissions User.Read.All and "
+                    "GroupMember.Read.All, then Test again.",
+                    tenant=self.tenant_id,
+                    error=error,
+                ),
+            )
         except (GraphError, UserError) as error:
             return self._notify("danger", self.env._("Test failed: %s", error))
         return self._notify(
@@ -240,6 +322,15 @@ class MicrosoftContactsDirectory(models.Model):
 
     def action_sync_now(self):
         """Queue the import for the background worker: a large tenant outlasts a request."""
+        archived = self.filtered(lambda d: not d.active)
+        if archived:
+            raise UserError(
+                self.env._(
+                    "%s is archived: its imports are stopped. Restore it (Action > Unarchive) "
+                    "to import again.",
+                    archived[0].name,
+                )
+            )
         self.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("microsoft_contacts.ir_cron_microsoft_contacts_directory")._trigger()
         return self._notify(
@@ -361,35 +452,29 @@ class MicrosoftContactsDirectory(models.Model):
         if self.scope == "groups" and not self.group_ids:
             raise UserError(self.env._("Choose at least one group, or import all users."))
         reader = DirectoryReader(self._get_graph_client(), selected_attributes(mapping))
-        changes = None
-        # Users delta does not report group membership: with groups, every run reads all.
-        if self.delta_link and self.scope == "all":
-            try:
-                changes = reader.changed_users(self.delta_link)
-            except SyncStateLostError:
-                _logger.info("Entra ID import %s: delta link expired, reading all users", self.id)
-        if changes is None:
-            changes = reader.all_users()
-        members = (
-            reader.group_member_ids(self.group_ids.mapped("group_object_id"))
-            if self.scope == "groups"
-            else None
-        )
+        if self.scope == "groups":
+            changes, listed = self._read_groups(reader)
+        else:
+            changes, listed = self._read_all(reader), None
         wanted, gone = [], dict(changes.removed)
         for user in changes.users:
             if not isinstance(user.get("id"), str):
                 continue  # not a user Graph could name: nothing to match or log
-            reason = self._exclusion_reason(user, members)
+            reason = self._exclusion_reason(user)
             if reason:
                 gone[user["id"]] = reason
             else:
                 wanted.append(user)
         if changes.full:
-            # Users deleted while no delta link existed: whoever is not listed anymore.
-            listed = {user["id"] for user in changes.users}
+            # Users deleted (or gone from the groups) while no delta link existed: whoever is
+            # not listed anymore.
+            if listed is None:
+                listed, unlisted = {user["id"] for user in changes.users}, "deleted"
+            else:
+                unlisted = "deleted, or no longer in the chosen groups"
             for partner in self._linked_partners():
                 if partner.microsoft_entra_user_id not in listed:
-                    gone.setdefault(partner.microsoft_entra_user_id, "deleted")
+                    gone.setdefault(partner.microsoft_entra_user_id, unlisted)
 
         lookups = self._lookups()
         converted = [convert_user(user, mapping, targets, lookups) for user in wanted]
@@ -402,6 +487,7 @@ class MicrosoftContactsDirectory(models.Model):
             line["run_id"] = run.id
         self.env["microsoft.contacts.sync.run.line"].create(lines)
         self.delta_link = changes.delta_link
+        self.group_members_seen = json.dumps(sorted(listed)) if listed is not None else False
         pending = len(self._archive_pending_partners())
         run.write(
             {
@@ -421,9 +507,51 @@ class MicrosoftContactsDirectory(models.Model):
             count,
         )
 
-    def _exclusion_reason(self, user, members):
-        if members is not None and user["id"] not in members:
-            return "not in the chosen groups"
+    def _read_all(self, reader):
+        """Every user of the tenant: changes since the delta link, else a full read."""
+        if self.delta_link:
+            try:
+                return reader.changed_users(self.delta_link)
+            except SyncStateLostError:
+                _logger.info("Entra ID import %s: delta link expired, reading all users", self.id)
+        return reader.all_users()
+
+    def _read_groups(self, reader):
+        """The chosen groups' users: (changes, the member ids now).
+
+        The users delta says which users changed; it says nothing of group membership, so the
+        groups' transitive members are listed at every run (999 a page, with the mapped
+        attributes) and compared with the members of the last import: who joined is imported,
+        who left is gone. Without a delta link or the last members, every member is imported.
+        """
+        previous = self._members_seen()
+        delta = None
+        if self.delta_link and previous is not None:
+            try:
+                delta = reader.changed_users(self.delta_link)
+            except SyncStateLostError:
+                _logger.info("Entra ID import %s: delta link expired, reading all members", self.id)
+        # The delta link first, the members next: a change in between comes again next time.
+        delta_link = delta.delta_link if delta else reader.latest_delta_link()
+        members = reader.group_users(self.group_ids.mapped("group_object_id"))
+        users, gone = group_scope_changes(
+            members,
+            previous if delta else None,
+            delta.users if delta else (),
+            delta.removed if delta else None,
+        )
+        changes = UserChanges(users=users, removed=gone, delta_link=delta_link, full=not delta)
+        return changes, set(members)
+
+    def _members_seen(self):
+        """The member ids of the last import limited to groups, None when unknown."""
+        try:
+            seen = json.loads(self.group_members_seen or "null")
+        except ValueError:
+            return None
+        return set(seen) if isinstance(seen, list) else None
+
+    def _exclusion_reason(self, user):
         if user.get("userType") == "Guest" and not self.include_guests:
             return "guest user"
         if user.get("accountEnabled") is False and not self.include_disabled:

@@ -258,3 +258,35 @@ def _convert(raw: Any, target: TargetField, lookups: Lookups, values: dict[str, 
             raise ValueError(f"unknown state {text!r}" + ("" if country_id else " (no country)"))
         return state_id
     raise ValueError(target.refusal() or f"fields of type {kind} are not supported")
+
+
+# Why a user's contact leaves an import limited to groups.
+NOT_IN_GROUPS = "no longer in the chosen groups"
+
+
+def group_scope_changes(
+    members: Mapping[str, Mapping[str, Any]],
+    previous: Iterable[str] | None,
+    changed: Iterable[Mapping[str, Any]] = (),
+    removed: Mapping[str, str] | None = None,
+) -> tuple[list[Mapping[str, Any]], dict[str, str]]:
+    """What an import limited to groups does: (users to import, user id -> why gone).
+
+    `members` are the groups' users now (transitive, with their attributes), `previous` the
+    member ids of the last import (None: a full read, every member is imported), `changed` and
+    `removed` what the users delta reported since then. A user is imported again when the delta
+    says it changed or when it joined the groups (its attributes may not have changed: the delta
+    would not report it); a member who left the groups is gone, as is one deleted. A user who
+    changed outside the groups, and was not in them before, is none of the import's business.
+    """
+    gone = dict(removed or {})
+    if previous is None:
+        return list(members.values()), gone
+    before = set(previous)
+    changed_ids = {user.get("id") for user in changed}
+    users = [
+        user for user_id, user in members.items() if user_id in changed_ids or user_id not in before
+    ]
+    for user_id in sorted(before - members.keys()):
+        gone.setdefault(user_id, NOT_IN_GROUPS)
+    return users, gone

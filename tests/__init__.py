@@ -4,7 +4,10 @@ from . import test_bench_outlook_sync
 from . import test_calendar_coexistence
 from . import test_connect_flow
 from . import test_contacts_views
+from . import test_directory_admin_consent
+from . import test_directory_groups
 from . import test_directory_import
+from . import test_directory_lifecycle
 from . import test_directory_link_access
 from . import test_directory_mass_archive
 from . import test_install

@@ -201,6 +201,12 @@ class GraphSimulatorAdmin:
             "POST", "groups", json={"display_name": display_name, "members": list(members)}
         )
 
+    def change_group_members(self, group_id, add=(), remove=()):
+        """Add or remove direct members (user or group ids); returns the direct member ids."""
+        return self._call(
+            "PATCH", f"groups/{group_id}/members", json={"add": list(add), "remove": list(remove)}
+        )
+
     def advance_time(self, seconds):
         return self._call("POST", "advance_time", json={"seconds": seconds})
 
@@ -227,6 +233,15 @@ class GraphSimulatorAdmin:
                 "redirect_uris": redirect_uris,
             },
         )
+
+    def grant_admin_consent(self, client_id, tenant_id=None):
+        return self._call("POST", f"apps/{client_id}/admin_consent", json={"tenant_id": tenant_id})
+
+    def revoke_admin_consent(self, client_id):
+        return self._call("DELETE", f"apps/{client_id}/admin_consent")
+
+    def admin_consents(self):
+        return self._call("GET", "admin_consents")
 
     def authorize(self, tenant, **params):
         """Run the authorize step as a consenting browser would; return the redirect query."""

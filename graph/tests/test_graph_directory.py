@@ -63,16 +63,20 @@ def test_an_expired_delta_link_asks_for_a_full_read(graph_sim):
         raise AssertionError("a delta link older than 7 days must be refused")
 
 
-def test_group_members_are_resolved_transitively(graph_sim):
+def test_group_members_are_resolved_transitively_with_their_attributes(graph_sim):
     users = _add_users(graph_sim, 6)
     nested = graph_sim.add_group("Sales Belgium", members=[users[0]["id"], users[1]["id"]])
     sales = graph_sim.add_group("Sales", members=[nested["id"], users[2]["id"]])
     other = graph_sim.add_group("Support", members=[users[3]["id"], users[2]["id"]])
     reader = _reader(graph_sim)
 
-    assert reader.group_member_ids([sales["id"]]) == {u["id"] for u in users[:3]}
-    assert reader.group_member_ids([sales["id"], other["id"]]) == {u["id"] for u in users[:4]}
+    members = reader.group_users([sales["id"]])
+    assert set(members) == {u["id"] for u in users[:3]}
+    assert set(reader.group_users([sales["id"], other["id"]])) == {u["id"] for u in users[:4]}
     assert reader.group_name(sales["id"]) == "Sales"
+    # The members come with what the import needs: no second read per user.
+    assert set(members[users[0]["id"]]) >= {"id", "mail", "jobTitle", "accountEnabled"}
+    assert "city" not in members[users[0]["id"]]
 
 
 def test_throttling_is_absorbed_by_the_pacer_and_retries(graph_sim):
@@ -82,12 +86,12 @@ def test_throttling_is_absorbed_by_the_pacer_and_retries(graph_sim):
 
     paced = _reader(graph_sim, pacer=Pacer(max_requests=3, window=0.6))  # a safety margin
     assert len(paced.all_users().users) == 30
-    paced.group_member_ids(g["id"] for g in groups)
+    paced.group_users(g["id"] for g in groups)
     assert graph_sim.stats()["throttled_total"] == 0
 
     unpaced = _reader(graph_sim)  # no pacer: Graph says 429, the client waits and retries
     assert len(unpaced.all_users().users) == 30
-    unpaced.group_member_ids(g["id"] for g in groups)
+    unpaced.group_users(g["id"] for g in groups)
     assert graph_sim.stats()["throttled_total"] > 0
 
 

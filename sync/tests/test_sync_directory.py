@@ -4,11 +4,13 @@ import pytest
 
 from sync.directory import (
     DEFAULT_MAPPING,
+    NOT_IN_GROUPS,
     Lookups,
     MappingLine,
     TargetField,
     attribute_value,
     convert_user,
+    group_scope_changes,
     selected_attributes,
 )
 
@@ -147,3 +149,46 @@ def test_attributes_absent_from_a_delta_item_are_left_alone():
     converted = convert_user(partial, DEFAULT_LINES, FIELDS, LOOKUPS)
     assert converted.values == {"function": "Director"}
     assert converted.ok
+
+
+# -- an import limited to groups: the users delta filtered by membership -----------------
+
+
+def _members(*ids):
+    return {user_id: {"id": user_id, "displayName": user_id.title()} for user_id in ids}
+
+
+def test_a_full_group_read_imports_every_member():
+    users, gone = group_scope_changes(_members("ann", "bob"), None)
+    assert [user["id"] for user in users] == ["ann", "bob"]
+    assert gone == {}
+
+
+def test_an_incremental_group_read_imports_changed_and_joining_members_only():
+    users, gone = group_scope_changes(
+        _members("ann", "bob", "cid", "dan"),
+        previous=["ann", "bob", "cid", "eve"],
+        changed=[{"id": "bob"}, {"id": "zed"}],  # zed changed outside the groups
+        removed={"fay": "deleted"},
+    )
+    assert [user["id"] for user in users] == ["bob", "dan"]  # changed, joined
+    assert gone == {"eve": NOT_IN_GROUPS, "fay": "deleted"}
+
+
+def test_a_member_deleted_in_entra_id_is_gone_as_deleted_not_as_a_leaver():
+    users, gone = group_scope_changes(
+        _members("ann"), previous=["ann", "bob"], removed={"bob": "deleted"}
+    )
+    assert users == []
+    assert gone == {"bob": "deleted"}
+
+
+def test_nothing_changed_means_nothing_to_do():
+    users, gone = group_scope_changes(_members("ann", "bob"), previous=["bob", "ann"])
+    assert (users, gone) == ([], {})
+
+
+def test_the_members_attributes_are_imported_not_the_deltas():
+    members = {"ann": {"id": "ann", "jobTitle": "Buyer", "userType": "Member"}}
+    users, _gone = group_scope_changes(members, ["ann"], changed=[{"id": "ann"}])
+    assert users == [members["ann"]]

@@ -104,10 +104,37 @@ def _add_group(sim, req, body):
     return sim.add_group(body.pop("display_name"), **body)
 
 
+@route("PATCH", "/groups/([^/]+)/members")
+def _change_members(sim, req, body, gid):
+    body = body or {}
+    if body.get("add"):
+        sim.add_group_members(gid, body["add"])
+    if body.get("remove"):
+        sim.remove_group_members(gid, body["remove"])
+    return sim.group_members(gid)
+
+
 @route("POST", "/apps")
 def _register_app(sim, req, body):
     body = dict(body or {})
     return sim.register_app(body.pop("client_id"), **body)
+
+
+@route("POST", "/apps/([^/]+)/admin_consent")
+def _grant_admin_consent(sim, req, body, client_id):
+    body = body or {}
+    return sim.grant_admin_consent(client_id, body.get("tenant_id"), body.get("scope", ".default"))
+
+
+@route("DELETE", "/apps/([^/]+)/admin_consent")
+def _revoke_admin_consent(sim, req, body, client_id):
+    sim.revoke_admin_consent(client_id, req.query.get("tenant_id") or None)
+    return {"ok": True}
+
+
+@route("GET", "/admin_consents")
+def _admin_consents(sim, req, body):
+    return sim.admin_consents()
 
 
 @route("POST", "/users/([^/]+)/contacts")

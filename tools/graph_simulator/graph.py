@@ -155,6 +155,11 @@ def _scopes(principal):
 # ====================================================================== routing
 def resolve(sim, method, segs, principal):
     low = [s.lower() for s in segs]
+    if principal["kind"] == "app" and not principal.get("roles", True):
+        # A client-credentials token issued before any admin consent: no application role.
+        raise GraphError(
+            403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+        )
     if not segs:
         raise GraphError(400, "BadRequest", "Resource not found for the segment ''.")
     if low[0] == "me":

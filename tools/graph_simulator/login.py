@@ -67,6 +67,9 @@ def handle(sim, req):
         elif rest == "oauth2/v2.0/authorize" and req.method in ("GET", "POST"):
             kind = "login.authorize"
             resp = authorize(sim, req, tenant)
+        elif rest == "v2.0/adminconsent" and req.method in ("GET", "POST"):
+            kind = "login.adminconsent"
+            resp = admin_consent(sim, req, tenant)
         elif rest == "oauth2/v2.0/token" and req.method == "POST":
             kind = "login.token"
             resp = token(sim, req, tenant)
@@ -295,7 +298,7 @@ def _consent_answer(sim, req):
     form = req.form()
     with sim._lock:
         params = sim._consents.pop(form.get("sim_consent", ""), None)
-    if params is None:
+    if params is None or params.get("_admin"):
         return _page(
             400, "Sign in error", "AADSTS90014: Unknown or already answered consent request."
         )
@@ -336,6 +339,137 @@ def _grant_code(sim, params, uid):
     if params.get("client_info") == "1":
         values["client_info"] = b64json({"uid": uid, "utid": tid})
     return _redirect(params, values)
+
+
+# ---------------------------------------------------------------- admin consent
+def _aadsts(code, description):
+    """An AADSTS description as Entra writes it, trace and correlation ids included."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+    return (
+        f"AADSTS{code}: {description}\r\nTrace ID: {uuid.uuid4()}\r\n"
+        f"Correlation ID: {uuid.uuid4()}\r\nTimestamp: {stamp}"
+    )
+
+
+def _admin_consent_error(params, error, code, description):
+    return _redirect(
+        params,
+        {
+            "admin_consent": "True",
+            "error": error,
+            "error_description": _aadsts(code, description),
+            "state": params.get("state"),
+        },
+    )
+
+
+def admin_consent(sim, req, tenant):
+    """`/{tenant}/v2.0/adminconsent`: an administrator grants the app's permissions tenant-wide.
+
+    Errors Entra shows on its own page (unknown app, redirect URI not registered) stay here;
+    the others go back to the redirect URI with `error`, as do the grant and the refusal.
+    """
+    if req.method == "POST":
+        return _admin_consent_answer(sim, req)
+    params = dict(req.query)
+    client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
+    with sim._lock:
+        apps = dict(sim._apps)
+    if not client_id:
+        return _page(
+            400, "Sign in error", "AADSTS900144: The request body must contain 'client_id'."
+        )
+    if apps and client_id not in apps:
+        return _page(
+            400,
+            "Sign in error",
+            f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
+            "directory.",
+        )
+    if not redirect_uri:
+        return _page(400, "Sign in error", "AADSTS900144: 'redirect_uri' is required.")
+    registered = apps.get(client_id, {}).get("redirect_uris")
+    if registered and redirect_uri not in registered:
+        return _page(
+            400,
+            "Sign in error",
+            f"AADSTS50011: The redirect URI '{redirect_uri}' specified in the request does not "
+            "match the redirect URIs configured for the application.",
+        )
+    if tenant.lower() == "common":
+        return _admin_consent_error(
+            params,
+            "invalid_request",
+            90130,
+            "Admin consent is not supported on the /common endpoint: use the tenant.",
+        )
+    try:
+        tid = _resolve_tenant(sim, tenant) or sim.tenant_id  # organizations: the admin's own
+    except AadError as exc:
+        return _admin_consent_error(params, exc.error, exc.code, exc.description)
+    scopes = (params.get("scope") or "").split()
+    if not scopes:
+        return _admin_consent_error(
+            params, "invalid_request", 900144, "The request must contain the 'scope' parameter."
+        )
+    params.update(_tenant=tid, _admin=True)
+    mode = sim.config["consent_mode"]
+    if mode == "refuse":
+        return _admin_consent_error(
+            params,
+            "consent_required",
+            65004,
+            "The resource owner or authorization server denied the request.",
+        )
+    if mode == "auto":
+        return _grant_admin_consent(sim, params)
+    consent_id = sim.token(16)
+    with sim._lock:
+        sim._consents[consent_id] = params
+    body = (
+        "<!DOCTYPE html><html><head><title>Permissions requested (simulator)</title></head><body>"
+        "<h1>Permissions requested: accept for your organization</h1>"
+        f"<p>App <b>{html.escape(client_id)}</b> wants, for every user of tenant "
+        f"{html.escape(tid)}: {html.escape(' '.join(scopes))}</p>"
+        f'<form method="POST" action="{html.escape(req.path)}">'
+        f'<input type="hidden" name="sim_consent" value="{consent_id}"/>'
+        '<button type="submit" id="sim-accept" name="sim_action" value="accept">Accept</button> '
+        '<button type="submit" id="sim-cancel" name="sim_action" value="cancel">Cancel</button>'
+        "</form></body></html>"
+    )
+    return Response(200, body, content_type="text/html; charset=utf-8")
+
+
+def _admin_consent_answer(sim, req):
+    form = req.form()
+    with sim._lock:
+        params = sim._consents.pop(form.get("sim_consent", ""), None)
+    if params is None or not params.get("_admin"):
+        return _page(
+            400, "Sign in error", "AADSTS90014: Unknown or already answered consent request."
+        )
+    if form.get("sim_action") != "accept":
+        return _admin_consent_error(
+            params,
+            "access_denied",
+            65004,
+            "The resource owner or authorization server denied the request.",
+        )
+    return _grant_admin_consent(sim, params)
+
+
+def _grant_admin_consent(sim, params):
+    scope = params.get("scope") or ""
+    sim.grant_admin_consent(params["client_id"], params["_tenant"], scope=scope)
+    return _redirect(
+        params,
+        {
+            "admin_consent": "True",
+            "tenant": params["_tenant"],
+            "scope": scope,
+            "state": params.get("state"),
+        },
+    )
 
 
 # ---------------------------------------------------------------- token
@@ -568,7 +702,9 @@ def _client_credentials(sim, form, client_id, tenant):
         )
     lifetime = float(sim.config["access_token_lifetime"])
     real_lifetime = max(1, int(lifetime / sim.time_scale))
-    at = sim._new_access_token("app", None, tid, client_id, scopes)
+    with sim._lock:
+        roles = sim._has_app_roles(client_id, tid)
+    at = sim._new_access_token("app", None, tid, client_id, scopes, roles=roles)
     return Response(
         200,
         {

@@ -46,6 +46,10 @@ DEFAULTS = {
     # Retry-After granularity in real seconds (None: whole seconds at time_scale 1, else ms).
     # A benchmark that scales Outlook's window down scales this down with it.
     "retry_after_resolution": None,
+    # True: an app-only token may read nothing until an administrator of its tenant granted the
+    # app admin consent (/{tenant}/v2.0/adminconsent or grant_admin_consent()): Graph answers
+    # 403 Authorization_RequestDenied, as it does for a token without application roles.
+    "admin_consent_required": False,
 }
 
 
@@ -166,6 +170,8 @@ class GraphSimulator:
             self._refresh = {}
             self._codes = {}
             self._consents = {}
+            # (client_id, tenant_id) -> {"granted_at": sim time, "scope": str}
+            self._admin_consents = {}
             self._delta_pages = collections.OrderedDict()
             self._delta_tokens = {}
             self._faults = []
@@ -398,7 +404,20 @@ class GraphSimulator:
 
     def add_group_members(self, group_id, members):
         with self._lock:
-            self._groups[group_id]["_members"].extend(members)
+            group = self._groups[group_id]
+            group["_members"].extend(m for m in members if m not in group["_members"])
+            return self._public_user(group)
+
+    def remove_group_members(self, group_id, members):
+        with self._lock:
+            group = self._groups[group_id]
+            group["_members"] = [m for m in group["_members"] if m not in set(members)]
+            return self._public_user(group)
+
+    def group_members(self, group_id):
+        """The group's direct members (user and group ids), as added."""
+        with self._lock:
+            return list(self._groups[group_id]["_members"])
 
     def register_app(self, client_id, client_secret=None, redirect_uris=None):
         with self._lock:
@@ -409,8 +428,33 @@ class GraphSimulator:
             }
             return dict(self._apps[client_id])
 
+    def grant_admin_consent(self, client_id, tenant_id=None, scope=".default"):
+        """An administrator of the tenant consented to the app's application permissions."""
+        with self._lock:
+            record = {"granted_at": self.now(), "scope": scope}
+            self._admin_consents[(client_id, tenant_id or self.tenant_id)] = record
+            return dict(record, client_id=client_id, tenant_id=tenant_id or self.tenant_id)
+
+    def revoke_admin_consent(self, client_id, tenant_id=None):
+        """The consent was removed (Enterprise applications > Permissions > Revoke)."""
+        with self._lock:
+            self._admin_consents.pop((client_id, tenant_id or self.tenant_id), None)
+
+    def admin_consents(self):
+        with self._lock:
+            return [
+                {"client_id": cid, "tenant_id": tid, **record}
+                for (cid, tid), record in self._admin_consents.items()
+            ]
+
+    def _has_app_roles(self, client_id, tenant_id):
+        """Whether a client-credentials token of this app carries its application roles."""
+        if not self.config["admin_consent_required"]:
+            return True
+        return (client_id, tenant_id) in self._admin_consents
+
     # ------------------------------------------------------------------ tokens
-    def _new_access_token(self, kind, user_id, tenant_id, client_id, scopes):
+    def _new_access_token(self, kind, user_id, tenant_id, client_id, scopes, roles=True):
         tok = "eyJ0eXAiOiJKV1QiLCJub25jZSI6" + self.token(48)  # opaque, JWT-looking prefix
         with self._lock:
             self._access[tok] = {
@@ -419,6 +463,9 @@ class GraphSimulator:
                 "tenant_id": tenant_id,
                 "client_id": client_id,
                 "scopes": list(scopes),
+                # App-only: the application roles are fixed when the token is issued, as in a
+                # real token's "roles" claim; a consent given later needs a new token.
+                "roles": roles,
                 "expires": self.now() + float(self.config["access_token_lifetime"]),
             }
         return tok

@@ -104,3 +104,30 @@ def test_delegated_token_may_read_directory_and_mailbox_isolation(graph_sim):
     graph_sim.seed_contacts(b["id"], [{"givenName": "X"}])
     got = app.get(f"{base}/users/b@contoso.example.com/contacts", timeout=10).json()["value"]
     assert [c["givenName"] for c in got] == ["X"]
+
+
+def test_group_membership_changes_show_in_transitive_listings(app):
+    sim, s, base = app
+    users = [sim.add_user(f"g{i}@contoso.example.com", jobTitle=f"Job {i}") for i in range(4)]
+    nested = sim.add_group("Nested", members=[users[0]["id"]])
+    parent = sim.add_group("Parent", members=[nested["id"], users[1]["id"]])
+    url = f"{base}/groups/{parent['id']}/transitiveMembers/microsoft.graph.user"
+
+    def listing():
+        body = s.get(url, params={"$select": "id,jobTitle,userType"}, timeout=10).json()
+        return {u["id"]: u for u in body["value"]}
+
+    first = listing()
+    assert set(first) == {users[0]["id"], users[1]["id"]}
+    assert first[users[0]["id"]]["jobTitle"] == "Job 0" and "mail" not in first[users[0]["id"]]
+    admin = f"{sim.base_url}/_sim/groups"
+    direct = requests.patch(
+        f"{admin}/{nested['id']}/members",
+        json={"add": [users[2]["id"], users[2]["id"]], "remove": [users[0]["id"]]},
+        timeout=10,
+    ).json()
+    assert direct == [users[2]["id"]]
+    sim.remove_group_members(parent["id"], [users[1]["id"]])
+    sim.add_group_members(parent["id"], [users[3]["id"]])
+    assert set(listing()) == {users[2]["id"], users[3]["id"]}
+    assert sim.group_members(parent["id"]) == [nested["id"], users[3]["id"]]
