@@ -131,7 +131,9 @@ def test_rate_limit_with_time_scale(tmp_path, monkeypatch):
         ]
         assert codes == [200] * 5 + [429]
         wait = r_after(s, sim)  # arrives while throttled: 1 simulated s (1/60 real s) more
-        assert 0 < float(wait) <= 10 + 1 / 60 and "." in wait
+        # Real seconds, to the millisecond (a whole number when the wait happens to be one).
+        assert 0 < float(wait) <= 10 + 1 / 60
+        assert wait == f"{float(wait):.3f}".rstrip("0").rstrip(".")
         assert sim.stats()["throttled"] == {"RateLimit": 1, "WhileThrottled": 1}
         # batch items are counted one by one and get their own 429
         sim.advance_time(600 + sim.config["throttle_extension"])
