@@ -17,7 +17,15 @@ from .endpoints import (
     resolve_endpoints,
     validate_base_url,
 )
-from .contacts import ContactFolder, ContactWrite, FolderChanges, WriteResult
+from .contacts import (
+    ContactFolder,
+    ContactWrite,
+    FolderChanges,
+    PhotoRead,
+    PhotoResult,
+    PhotoWrite,
+    WriteResult,
+)
 from .errors import (
     AuthExpiredError,
     BadRequestError,
@@ -60,6 +68,9 @@ __all__ = [
     "Pacer",
     "PacerRegistry",
     "PacingDeadlineError",
+    "PhotoRead",
+    "PhotoResult",
+    "PhotoWrite",
     "ServerError",
     "SyncStateLostError",
     "ThrottledError",
