@@ -11,6 +11,7 @@ from . import microsoft_contacts_outlook_sync_read
 from . import microsoft_contacts_outlook_sync_odoo
 from . import microsoft_contacts_outlook_sync_outlook
 from . import microsoft_contacts_outlook_sync_log
+from . import microsoft_contacts_outlook_sync_photo
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_resync_mixin
 from . import microsoft_contacts_directory_group

@@ -145,6 +145,7 @@ def decide_photo(base: PhotoBase | None, odoo: str, outlook: str, rule: PhotoRul
     has_odoo, has_outlook = odoo != NO_PHOTO, outlook != NO_PHOTO
     notes = []
     conflict = None
+    ignored = False  # Outlook's removal of its photo, not taken
     if base is None or not base.known:
         if has_odoo and not has_outlook:
             source = "odoo"
@@ -157,7 +158,7 @@ def decide_photo(base: PhotoBase | None, odoo: str, outlook: str, rule: PhotoRul
         odoo_changed = odoo != base.odoo
         outlook_changed = outlook != base.outlook
         if outlook_changed and not has_outlook and not rule.outlook_may_clear:
-            outlook_changed = False
+            outlook_changed, ignored = False, True
             notes.append("removed in Outlook: ignored")
         if odoo_changed and outlook_changed:
             source = conflict = (
@@ -170,9 +171,9 @@ def decide_photo(base: PhotoBase | None, odoo: str, outlook: str, rule: PhotoRul
         elif outlook_changed:
             source = "outlook"
         else:
-            # Nobody changed it, yet the sides differ (an ignored removal): as for the other
-            # fields, two-way sync writes Odoo's photo back.
-            source = "odoo" if rule.direction == TWO_WAY else None
+            # Only Outlook's removal, ignored: as for the other fields, two-way sync writes
+            # Odoo's photo back. Otherwise the sides differ as they did (both kept): nothing.
+            source = "odoo" if ignored and rule.direction == TWO_WAY else None
     if source == "outlook" and rule.odoo_locked:
         notes.append(f"not allowed: {rule.odoo_locked}")
         # Outlook's change is undone as for the other fields, but on a first sight.

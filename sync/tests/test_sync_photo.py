@@ -129,6 +129,10 @@ def test_first_sight_fills_the_empty_side_and_never_replaces_a_photo():
     assert both.write is None and both.base == PhotoBase(A, B) and both.conflict is None
     # A base that knows one side only is a first sight too.
     assert decide_photo(PhotoBase(NO_PHOTO, None), A, B, PhotoRule()).write is None
+    # Both kept: the next syncs leave them so until one of them changes.
+    assert decide_photo(both.base, A, B, PhotoRule()).write is None
+    assert photo_step(both.base, A, None, PhotoRule(), read=False) is None
+    assert decide_photo(both.base, C, B, PhotoRule()).write == PUT_PHOTO
 
 
 def test_a_partner_the_user_may_not_change_keeps_its_photo():
