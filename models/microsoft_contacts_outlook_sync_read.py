@@ -394,8 +394,10 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
     def _odoo_photos(self, job, partner_ids):
         """Partner id -> the checksum of its image (photo.NO_PHOTO: none), or {} when photos
         are off. Read from the checksums Odoo keeps on the images' attachments: no image is
-        loaded. Only `image_1920`, the image someone gave the contact: the avatar Odoo draws
-        for a contact without one is not a photo and is never sent."""
+        loaded. Only `image_1920`, the image someone gave the contact, and not a drawing:
+        the avatar Odoo draws for a contact without an image is not a photo and is never
+        sent, and neither is the one it stores as the image of a new internal user (an SVG,
+        which Outlook could not show anyway)."""
         if not job.policies.sync_photos or not partner_ids:
             return {}
         found = dict.fromkeys(partner_ids, NO_PHOTO)
@@ -408,11 +410,13 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
                     ("res_field", "=", "image_1920"),
                     ("res_id", "in", list(partner_ids)),
                 ],
-                ["res_id", "checksum"],
+                ["res_id", "checksum", "mimetype"],
             )
         )
         for attachment in attachments:
-            if attachment["checksum"]:
+            if attachment["checksum"] and not (attachment["mimetype"] or "").startswith(
+                "image/svg"
+            ):
                 found[attachment["res_id"]] = attachment["checksum"]
         return found
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from odoo.tests import tagged
 
-from .common import OutlookSyncCase, person
+from .common import OutlookSyncCase, new_contacts_user, person
 
 PHOTO_KINDS = ("contacts.photo.get", "contacts.photo.put", "contacts.photo.delete")
 
@@ -100,6 +100,27 @@ class TestOutlookSyncPhotos(OutlookSyncCase):
         self._synced()
         self.assertEqual(self._photo_requests(before), {"contacts.photo.get": 1})
         self.assertEqual(bob.function, "Changed in Outlook")
+
+    def test_the_avatar_odoo_draws_for_a_new_user_is_never_sent(self):
+        colleague = new_contacts_user(self.env, "avatar_colleague").partner_id
+        self.assertTrue(colleague.image_1920, "Odoo stored a drawn avatar as its image")
+        self.assertTrue(base64.b64decode(colleague.image_1920).lstrip().startswith(b"<"))
+        colleague.write({"email": "avatar.colleague@example.com", "user_id": self.account_user.id})
+        before = self.simulator.stats()["by_kind"]
+        run = self._synced()
+        (item,) = self._items("avatar.colleague@example.com")
+        self.assertIsNone(self.mailbox.photo(item["id"]))
+        self.assertEqual(self._photo_requests(before), {})
+        self.assertFalse(self._photo_lines(run))
+        # The contact of an internal user, which only administrators may change: a photo
+        # given in Outlook is not taken, Odoo's side (no photo) is put back, with a line.
+        self._synced()
+        self.mailbox.set_photo(item["id"], picture())
+        run = self._synced()
+        self.assertIsNone(self.mailbox.photo(item["id"]))
+        self.assertTrue(base64.b64decode(colleague.image_1920).lstrip().startswith(b"<"))
+        (line,) = self._photo_lines(run)
+        self.assertIn("Outlook: photo removed; not allowed:", line.reason)
 
     def test_a_changed_or_removed_odoo_image_changes_or_removes_the_outlook_photo(self):
         ada = self._partner("Ada Photo", "ada.photo@example.com", picture())
