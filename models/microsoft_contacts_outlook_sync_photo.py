@@ -105,9 +105,10 @@ class MicrosoftContactsOutlookSyncPhoto(models.AbstractModel):
                 work.base = PhotoBase(known, None)  # unknown: read again (_photo_checks)
                 work.step = replace(work.step, decision=None)
                 continue
-            job.outlook_photos[work.record.outlook_id] = read
             if work.decision is None:
                 work.step = work.step.decide(photo_checksum(read.data))
+            if work.decision.write == SET_PHOTO:
+                job.outlook_photos[work.record.outlook_id] = read  # kept until written
         return paused
 
     @api.model
@@ -170,7 +171,7 @@ class MicrosoftContactsOutlookSyncPhoto(models.AbstractModel):
             if work.decision.write == CLEAR_PHOTO:
                 value = False
             else:
-                read = job.outlook_photos.get(work.record.outlook_id)
+                read = job.outlook_photos.pop(work.record.outlook_id, None)
                 value = base64.b64encode(read.data) if read and read.data else None
                 if value is None:
                     continue  # not read: Graph asked to wait, the next run
@@ -186,7 +187,6 @@ class MicrosoftContactsOutlookSyncPhoto(models.AbstractModel):
                     )
                 )
                 continue
-            job.outlook_photos.pop(work.record.outlook_id, None)
             written.append(work)
         checksums = self._odoo_photos(job, [w.record.partner_id for w in written])
         for work in written:

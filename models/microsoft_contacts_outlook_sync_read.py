@@ -459,7 +459,8 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         for oid, read in reads.items():
             if read.ok:
                 photos[oid] = photo_checksum(read.data)
-                job.outlook_photos[oid] = read
+                if read.data:
+                    job.outlook_photos[oid] = read  # what Odoo may get, read once
         return replace(changes, photos=photos)
 
     @api.model

@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from sync_fakes import COUNTRIES, CTX, DB, linked_pair, partner, plan
 
 from sync import OdooSide, OutlookChanges, Policies, plan_sync
@@ -42,8 +43,6 @@ from sync.planner import (
 )
 from sync.preview import TEXTS, UPDATE_ODOO_SECTION, UPDATE_OUTLOOK_SECTION, preview_entries
 
-PIL = pytest.importorskip("PIL.Image", reason="Pillow makes the test images")
-
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 SYNCED = PhotoBase(A, A)
 PHOTOS = Policies(sync_photos=True)
@@ -55,7 +54,7 @@ def kinds(p):
 
 def image(size=(64, 48), fmt="JPEG", color=(200, 30, 30), mode="RGB"):
     out = io.BytesIO()
-    PIL.new(mode, size, color if mode == "RGB" else (*color, 128)).save(out, format=fmt)
+    Image.new(mode, size, color if mode == "RGB" else (*color, 128)).save(out, format=fmt)
     return out.getvalue()
 
 
@@ -362,7 +361,7 @@ def test_a_large_image_is_resized_and_reencoded_within_the_limits():
     big = image(size=(3000, 2000), fmt="PNG")
     prepared = prepare_photo(big)
     assert prepared.content_type == "image/jpeg" and image_type(prepared.data) == "image/jpeg"
-    with PIL.open(io.BytesIO(prepared.data)) as out:
+    with Image.open(io.BytesIO(prepared.data)) as out:
         assert max(out.size) == MAX_PHOTO_SIDE and out.size[0] > out.size[1]
     tight = prepare_photo(big, max_bytes=4000)
     assert len(tight.data) <= 4000
