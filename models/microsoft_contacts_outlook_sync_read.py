@@ -364,7 +364,7 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         if from_outlook:
             domain = expression.OR([domain, [("id", "in", from_outlook)]])
         in_scope = set(self._search_scope(job, domain).ids)
-        job.photo_checks = self._photo_checks(job, changes) & in_scope
+        job.photo_checks = self._photo_checks(job, changes, in_scope)
         to_read = self._partners_to_read(job, changes, in_scope)
         # Read as the system what the user was found to see: the names of parent companies
         # the user does not see are part of the contact as shown to the user.
@@ -421,10 +421,10 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         return found
 
     @api.model
-    def _photo_checks(self, job, changes):
-        """Linked partners whose Outlook photo the sync does not know (pairs synced before
-        photos were, or whose photo could not be read): a few per run have their Outlook
-        photo read, in the order they were linked, whatever changed."""
+    def _photo_checks(self, job, changes, in_scope):
+        """Linked partners of the scope whose Outlook photo the sync does not know (pairs
+        synced before photos were, or whose photo could not be read): a few per run have their
+        Outlook photo read, in the order they were linked, whatever changed."""
         if not job.policies.sync_photos:
             return set()
         limit = int(
@@ -437,7 +437,7 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         for link in job.links:
             if len(found) >= limit:
                 break
-            if link.detached or link.partner_id <= 0 or link.outlook_id in touched:
+            if link.detached or link.partner_id not in in_scope or link.outlook_id in touched:
                 continue
             if link.photo is None or link.photo.outlook is None:
                 found.append(link.partner_id)

@@ -41,7 +41,13 @@ from sync.planner import (
     UPDATE_ODOO_PHOTO,
     UPDATE_OUTLOOK_PHOTO,
 )
-from sync.preview import TEXTS, UPDATE_ODOO_SECTION, UPDATE_OUTLOOK_SECTION, preview_entries
+from sync.preview import (
+    TEXTS,
+    UPDATE_ODOO_SECTION,
+    UPDATE_OUTLOOK_SECTION,
+    preview_entries,
+    select_actions,
+)
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 SYNCED = PhotoBase(A, A)
@@ -338,6 +344,15 @@ def test_the_preview_shows_photo_changes_in_the_update_sections():
     entry = preview_entries(cleared)[0]
     assert entry.section == UPDATE_ODOO_SECTION and entry.changes == "photo: a photo → (empty)"
     assert {"a photo", "another photo", "photo"} <= TEXTS
+
+
+def test_a_photo_change_is_the_users_choice_in_the_preview():
+    one, _item1, link1 = photo_pair(pid=1, oid="O1", photo=B)
+    two, _item2, link2 = photo_pair(pid=2, oid="O2", photo=C)
+    p = plan(PHOTOS, links=[link1, link2], partners=[one, two])
+    first = preview_entries(p)[0]
+    kept, aside = select_actions(p, {first.key: first.signature})
+    assert [a.partner_id for a in kept.actions] == [1] and aside == ["partner:2"]
 
 
 def test_an_unread_photo_is_not_shown_in_the_preview():
