@@ -18,7 +18,15 @@ from .endpoints import (
     validate_base_url,
 )
 from .categories import MasterCategories
-from .contacts import ContactFolder, ContactWrite, FolderChanges, WriteResult
+from .contacts import (
+    ContactFolder,
+    ContactWrite,
+    FolderChanges,
+    PhotoRead,
+    PhotoResult,
+    PhotoWrite,
+    WriteResult,
+)
 from .errors import (
     AuthExpiredError,
     BadRequestError,
@@ -62,6 +70,9 @@ __all__ = [
     "Pacer",
     "PacerRegistry",
     "PacingDeadlineError",
+    "PhotoRead",
+    "PhotoResult",
+    "PhotoWrite",
     "ServerError",
     "SyncStateLostError",
     "ThrottledError",

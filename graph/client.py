@@ -24,6 +24,7 @@ most `max_retry_seconds` per call. Other retries (5xx, transport) stay bounded b
 
 from __future__ import annotations
 
+import copy
 import json as jsonlib
 import random
 import time
@@ -102,6 +103,12 @@ class _Answer:
     body: Any
     text: str
     grant: Grant | None = None
+    raw: bytes = b""  # the answer as received, for a binary one (a photo)
+
+
+class StaleTokenError(Exception):
+    """A client made by `with_token` needed a new access token: only its maker, on the
+    thread that may refresh the sign-in, can get one. Nothing was carried out."""
 
 
 class GraphClient:
@@ -194,6 +201,42 @@ class GraphClient:
 
     def delete(self, path: str, **kwargs: Any) -> dict | None:
         return self.request("DELETE", path, **kwargs)
+
+    # -- binary content (photos) -------------------------------------------------------
+
+    def get_bytes(self, path: str) -> tuple[bytes, str]:
+        """The raw content Graph answered (e.g. `.../photo/$value`) and its content type."""
+        answer = self._call("GET", path, headers={"Accept": "*/*"}, binary=True)
+        return answer.raw, _header(answer.headers, "Content-Type") or ""
+
+    def put_bytes(self, path: str, data: bytes, content_type: str) -> None:
+        """PUT raw content (an image): a request of its own, paced like the others. A PUT
+        is idempotent, so it is retried as a PATCH is."""
+        self._call("PUT", path, raw_body=data, content_type=content_type, binary=True)
+
+    # -- threads -----------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        """A valid access token, from the token provider (on the caller's thread)."""
+        token = self._token_provider(False)
+        if not token:
+            raise AuthExpiredError("no access token available")
+        return token
+
+    def with_token(self, token: str) -> GraphClient:
+        """The same client (session, pacer, deadline) with a fixed access token, for worker
+        threads: the token provider may touch state that only its own thread may (a database
+        cursor). When the token no longer serves, its calls raise StaleTokenError."""
+
+        def fixed(force_refresh: bool) -> str:
+            if force_refresh:
+                raise StaleTokenError("the access token of a worker thread expired")
+            return token
+
+        twin = copy.copy(self)
+        twin._token_provider = fixed
+        twin._owns_session = False
+        return twin
 
     # -- collections -------------------------------------------------------------------
 
@@ -475,6 +518,9 @@ class GraphClient:
         cost: int = 1,
         idempotent: bool | None = None,
         started: float | None = None,
+        raw_body: bytes | None = None,
+        content_type: str | None = None,
+        binary: bool = False,
     ) -> _Answer:
         method = method.upper()
         url = self._check_url(path)
@@ -486,6 +532,9 @@ class GraphClient:
         if json_body is not None:
             data = jsonlib.dumps(json_body, separators=(",", ":")).encode()
             request_headers["Content-Type"] = "application/json"
+        elif raw_body is not None:
+            data = raw_body
+            request_headers["Content-Type"] = content_type or "application/octet-stream"
         if started is None:
             started = self._clock()
         retries = 0
@@ -516,6 +565,7 @@ class GraphClient:
                     concurrency,
                     cost,
                     limit - self._wall_clock(),
+                    binary,
                 )
             except PacingDeadlineError as exc:
                 raise PacingDeadlineError(
@@ -579,6 +629,7 @@ class GraphClient:
         concurrency: int,
         cost: int,
         max_wait: float | None = None,
+        binary: bool = False,
     ) -> _Answer:
         pacing = (
             self.pacer.slot(concurrency, cost, max_wait=max_wait)
@@ -611,6 +662,8 @@ class GraphClient:
             finally:
                 response.close()
         headers = dict(response.headers)
+        if binary and 200 <= response.status_code <= 299:
+            return _Answer(response.status_code, headers, None, "", grant, raw)
         text = raw.decode(response.encoding or "utf-8", errors="replace") if raw else ""
         body = None
         if raw.strip():

@@ -8,12 +8,13 @@ failures unpacked once. Nothing above graph/ builds a Graph URL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .client import BatchRequest, DeltaResult, GraphClient
+from .client import BatchRequest, DeltaResult, GraphClient, StaleTokenError
 from .errors import (
     AuthExpiredError,
     GraphError,
@@ -25,6 +26,8 @@ from .errors import (
 CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
+# Photo requests at once without a pacer: Outlook's documented concurrency per mailbox.
+PHOTO_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,36 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class PhotoRead:
+    """A contact's photo as Outlook holds it: `data` None when it has none; not `ok` when it
+    could not be read (`error` says why)."""
+
+    ok: bool
+    data: bytes | None = None
+    content_type: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class PhotoWrite:
+    """A photo to put on a contact (`data`, `content_type`), or its removal (`data` None)."""
+
+    contact_id: str
+    data: bytes | None = None
+    content_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """What Outlook answered to a photo write. `refused`: Outlook answered no for this photo
+    (too large, not an image...): sending the same one again would fail again."""
+
+    ok: bool
+    error: str = ""
+    refused: bool = False
+
+
+@dataclass(frozen=True)
 class FolderChanges:
     """A delta round: `full` when it read the whole folder (first round, or a lost state)."""
 
@@ -65,6 +98,9 @@ def _folder_path(folder_id: str) -> str:
 
 def _contact_path(contact_id: str) -> str:
     return f"/me/contacts/{quote(contact_id, safe='')}"
+
+
+_STALE = object()  # a worker's result: its token expired, the call goes again on the caller's
 
 
 class ContactFolder:
@@ -204,6 +240,116 @@ class ContactFolder:
         if write.op == DELETE:
             return BatchRequest("DELETE", url, id=str(index))
         raise ValueError(f"unknown contact write {write.op!r}")
+
+    # -- photos ---------------------------------------------------------------------------
+    #
+    # A photo is raw bytes: `$batch` carries bodies as JSON (binary ones base64-encoded, a
+    # third larger, and a whole $batch is one request body under Graph's 4 MB). Batching would
+    # save round trips only: each request inside a $batch counts against the mailbox's limits
+    # as a request of its own, and Outlook serves at most 4 of a mailbox's at once. So photos
+    # go as requests of their own, through the same pacer, up to the concurrency the pacer
+    # allows at once (worker threads), which is what a $batch would get from Outlook.
+
+    def photo_path(self, contact_id: str) -> str:
+        return f"{_folder_path(self.id)}/contacts/{quote(contact_id, safe='')}/photo/$value"
+
+    def read_photos(self, ids: Sequence[str]) -> dict[str, PhotoRead]:
+        """id -> the contact's photo (a contact without one answers 404: no photo).
+
+        Throttling past the client's deadline and an expired sign-in are raised once the
+        other reads ended, with `photo_results` (id -> PhotoRead of the reads done)."""
+
+        def read(client: GraphClient, contact_id: str) -> PhotoRead:
+            try:
+                data, content_type = client.get_bytes(self.photo_path(contact_id))
+            except NotFoundError:
+                return PhotoRead(True)
+            except (AuthExpiredError, PacingDeadlineError):
+                raise
+            except GraphError as error:
+                return PhotoRead(False, error=str(error))
+            return PhotoRead(True, data or None, content_type.split(";")[0].strip())
+
+        ids = list(ids)
+        return dict(zip(ids, self._concurrently(read, ids, "photo_results", ids), strict=True))
+
+    def write_photos(self, writes: Sequence[PhotoWrite]) -> list[PhotoResult]:
+        """One result per write, in order; a removal of a photo already gone counts as done.
+        Raises as read_photos does, `photo_results` then a list (None: not done)."""
+
+        def write(client: GraphClient, photo: PhotoWrite) -> PhotoResult:
+            path = self.photo_path(photo.contact_id)
+            try:
+                if photo.data is None:
+                    client.delete(path)
+                else:
+                    client.put_bytes(path, photo.data, photo.content_type)
+            except NotFoundError as error:
+                if photo.data is None:
+                    return PhotoResult(True)
+                return PhotoResult(False, str(error), refused=True)
+            except (AuthExpiredError, PacingDeadlineError):
+                raise
+            except GraphError as error:
+                refused = error.status is not None and 400 <= error.status <= 499
+                return PhotoResult(False, str(error), refused=refused)
+            return PhotoResult(True)
+
+        return self._concurrently(write, list(writes), "photo_results")
+
+    def _concurrently(
+        self,
+        call: Callable[[GraphClient, Any], Any],
+        items: list,
+        attribute: str,
+        keys: list | None = None,
+    ) -> list:
+        """call(client, item) for each item, at most the pacer's concurrency at once, on
+        worker threads that share this client's session and pacer with a fixed token."""
+        if not items:
+            return []
+        pacer = self.client.pacer
+        workers = max(1, min(len(items), pacer.concurrency if pacer else PHOTO_WORKERS))
+        results: list = [None] * len(items)
+        stop: BaseException | None = None
+        if workers == 1:
+            pending = list(range(len(items)))
+        else:
+            shared = self.client.with_token(self.client.access_token())
+
+            def run(item):
+                try:
+                    return call(shared, item)
+                except StaleTokenError:
+                    return _STALE
+                except (AuthExpiredError, PacingDeadlineError) as error:
+                    return error
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                answers = list(pool.map(run, items))
+            pending = []
+            for index, answer in enumerate(answers):
+                if answer is _STALE:
+                    pending.append(index)  # again below, where the sign-in may be refreshed
+                elif isinstance(answer, GraphError):
+                    stop = stop or answer
+                else:
+                    results[index] = answer
+        for index in pending if stop is None else ():
+            try:
+                results[index] = call(self.client, items[index])
+            except (AuthExpiredError, PacingDeadlineError) as error:
+                stop = error
+                break
+        if stop is not None:
+            done = (
+                results
+                if keys is None
+                else {key: result for key, result in zip(keys, results, strict=True) if result}
+            )
+            setattr(stop, attribute, done)
+            raise stop
+        return results
 
     def _batch(self, requests_: Iterable[BatchRequest]) -> tuple[dict[int, Any], GraphError | None]:
         """Outcomes by request index, and the error that cut the call short, if any."""

@@ -14,6 +14,7 @@ from . import microsoft_contacts_outlook_sync_log
 from . import microsoft_contacts_account_control
 from . import microsoft_contacts_outlook_sync_categories
 from . import microsoft_contacts_category_rename
+from . import microsoft_contacts_outlook_sync_photo
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_consent
 from . import microsoft_contacts_directory_resync_mixin

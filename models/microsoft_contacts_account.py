@@ -74,6 +74,7 @@ OWNER_WRITABLE_FIELDS = frozenset(
         "company_linking",
         "include_companies",
         "sync_categories",
+        "sync_photos",
         "folder_name",
         "import_default_folder",
     }
@@ -205,6 +206,13 @@ class MicrosoftContactsAccount(models.Model):
         "Sync Tags as Categories",
         help="Odoo contact tags and Outlook categories follow each other; missing tags are "
         "created in Odoo.",
+    )
+    sync_photos = fields.Boolean(
+        "Sync Photos",
+        default=True,
+        help="Contact photos follow each other: the contact's image in Odoo and its photo in "
+        "Outlook. A photo is sent only when it changed; large images are made smaller for "
+        "Outlook. Generated avatars are never sent.",
     )
     folder_name = fields.Char(
         "Outlook Folder",

@@ -18,6 +18,7 @@ class MicrosoftContactsAccountScope(models.Model):
             odoo_deletion=self.odoo_deletion,
             outlook_may_clear=self.outlook_may_clear,
             sync_categories=self.sync_categories,
+            sync_photos=self.sync_photos,
             mass_delete_ratio=max(self.mass_delete_percent, 0) / 100.0,
             mass_delete_minimum=max(self.mass_delete_minimum, 0),
             mass_delete_confirmed=confirm_deletions,

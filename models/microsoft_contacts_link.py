@@ -42,6 +42,10 @@ class MicrosoftContactsLink(models.Model):
         "is on both sides (detached) until included again.",
     )
     label = fields.Char(readonly=True, help="Name and email of a contact left out, as shown then.")
+    # Photos (sync/photo.py): the checksum of each side's photo when last synced ("none":
+    # no photo); empty while the sync never saw it (a pair synced before photos were).
+    photo_odoo_hash = fields.Char("Odoo Photo Checksum", readonly=True)
+    photo_outlook_hash = fields.Char("Outlook Photo Checksum", readonly=True)
     read_again = fields.Boolean(
         readonly=True,
         help="Taken in again after being left out: the next sync reads this Outlook contact "

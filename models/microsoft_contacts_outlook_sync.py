@@ -37,6 +37,8 @@ PREVIEW_TIME_BUDGET = 30
 OUTLOOK_KINDS = frozenset(
     {sp.CREATE_IN_OUTLOOK, sp.RECREATE_IN_OUTLOOK, sp.UPDATE_OUTLOOK, sp.DELETE_IN_OUTLOOK}
 )
+# Applied apart, once the record's other actions are done (microsoft_contacts_outlook_sync_photo)
+ODOO_KINDS_AFTER = OUTLOOK_KINDS | sp.PHOTO_KINDS
 COUNT_KEYS = ("new", "updated", "unchanged", "archived", "failed")
 
 _logger = logging.getLogger(__name__)
@@ -94,6 +96,9 @@ class SyncJob:
         self.delta_link = None
         self.full = False
         self.forget_pairs = False  # a reset found another folder: see _find_synced_folder
+        self.photos_first = False  # read Outlook's photos before planning (a preview's apply)
+        self.photo_checks = set()  # partners whose Outlook photo is read this run anyway
+        self.outlook_photos = {}  # Outlook id -> graph.PhotoRead, read before planning
         self.custom_domain = False  # the partners come from the user's own domain: time it
         self.odoo_read_at = None  # when the Odoo side was read
         self.whole_read = False  # the whole scope was read (not only what changed)
@@ -195,6 +200,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
                 odoo_deletion=sp.ODOO_DELETE_KEEP,
                 outlook_may_clear=account.outlook_may_clear,
                 sync_categories=account.sync_categories,
+                sync_photos=account.sync_photos,
                 mass_delete_confirmed=True,  # deletions here only stop importing a contact
                 field_directions=self.env["microsoft.contacts.field.direction"]._sync_directions(),
             ),
@@ -325,6 +331,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
     @api.model
     def _execute(self, job, chosen=None):
         """Plan and apply; with `chosen` (group -> kinds seen in a preview), only those."""
+        job.photos_first = chosen is not None  # plan the photos as the preview did
         self._apply(job, self._plan(job), chosen)
 
     @api.model
@@ -336,6 +343,7 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         self._read_links(job)
         changes = self._read_outlook(job)
         odoo_side = self._read_odoo(job, changes)
+        changes = self._photos_before_planning(job, changes, odoo_side)
         return sp.plan_sync(
             job.policies,
             self._links_for_plan(job, odoo_side, changes),
@@ -424,14 +432,19 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         while pending:
             while True:
                 odoo_next = [
-                    r for r in pending if r.actions and r.actions[0].kind not in OUTLOOK_KINDS
+                    r for r in pending if r.actions and r.actions[0].kind not in ODOO_KINDS_AFTER
                 ]
                 if not odoo_next:
                     break
                 self._apply_odoo_actions(job, odoo_next)
-            outlook_next = [r for r in pending if r.actions]
+            outlook_next = [r for r in pending if r.actions and r.actions[0].kind in OUTLOOK_KINDS]
             if outlook_next:
                 self._apply_outlook_actions(job, outlook_next)
+            else:
+                # A record's photo comes last: all of the chunk's photos at once.
+                photo_next = [r for r in pending if r.actions]
+                if photo_next:
+                    self._apply_photo_actions(job, photo_next)
             pending = [r for r in pending if r.actions]
 
     @api.model

@@ -21,6 +21,10 @@ LINE_OF_KIND = {
     sp.NOT_ALLOWED: ("not_allowed", "to_odoo", "existing"),
     sp.SKIP: ("kept", "to_odoo", "existing"),
     sp.UNCHANGED: ("unchanged", "to_odoo", "existing"),
+    sp.UPDATE_OUTLOOK_PHOTO: ("updated", "to_outlook", "existing"),
+    sp.UPDATE_ODOO_PHOTO: ("updated", "to_odoo", "existing"),
+    sp.READ_PHOTO: ("unchanged", "to_odoo", "existing"),
+    sp.KEEP_PHOTO: ("unchanged", "to_odoo", "existing"),
 }
 COUNT_OF_ACTION = {
     "created": "new",

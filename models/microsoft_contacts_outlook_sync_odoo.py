@@ -312,6 +312,9 @@ class MicrosoftContactsOutlookSyncOdoo(models.AbstractModel):
         }
         if action.created_in_outlook:
             vals["created_in_outlook"] = True  # never unset: the item stays the sync's
+        if action.photo_base is not None:
+            vals["photo_odoo_hash"] = action.photo_base.odoo or False
+            vals["photo_outlook_hash"] = action.photo_base.outlook or False
         other = job.by_outlook.get(oid)
         if row and other and other.id != row.id:
             job.Link.browse(other.id).unlink()  # a stale row holding this Outlook id

@@ -23,6 +23,7 @@ from ..sync.normalize import (
     national_tail,
     script_digits,
 )
+from ..sync.photo import NO_PHOTO, PhotoBase, photo_checksum
 
 _logger = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ INCREMENTAL_MARGIN = timedelta(minutes=5)
 # A whole read of the scope at least this often: what enters the scope without a write of the
 # partner (a renamed tag, a related record) is seen then.
 FULL_READ_EVERY = timedelta(hours=24)
+# Pairs whose Outlook photo the sync does not know yet (synced before photos were), read per
+# run (system parameter microsoft_contacts.photo_checks_per_run): a few requests each run
+# rather than one per contact at once.
+PHOTO_CHECKS_PER_RUN = 200
+# Photos a preview reads to show their changes (a background run reads them as it applies).
+PREVIEW_PHOTO_READS = 200
 
 
 LINK_COLUMNS = [
@@ -47,6 +54,8 @@ LINK_COLUMNS = [
     "detached",
     "read_again",
     "created_in_outlook",
+    "photo_odoo_hash",
+    "photo_outlook_hash",
 ]
 
 
@@ -83,6 +92,12 @@ def _snapshot(text):
     except ValueError:
         _logger.info("An unreadable link snapshot: the pair is read again")
         return None
+
+
+def _photo_base(row):
+    """The photos a link row recorded, or None when it never saw either."""
+    odoo, outlook = row["photo_odoo_hash"] or None, row["photo_outlook_hash"] or None
+    return PhotoBase(odoo, outlook) if odoo or outlook else None
 
 
 def _own_echo(item, stored, full):
@@ -259,6 +274,7 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
                     stored.detached,
                     resumed=row["read_again"],
                     created_in_outlook=stored.created_in_outlook,
+                    photo=_photo_base(row),
                 )
             )
 
@@ -348,13 +364,15 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
         if from_outlook:
             domain = expression.OR([domain, [("id", "in", from_outlook)]])
         in_scope = set(self._search_scope(job, domain).ids)
+        job.photo_checks = self._photo_checks(job, changes, in_scope)
         to_read = self._partners_to_read(job, changes, in_scope)
         # Read as the system what the user was found to see: the names of parent companies
         # the user does not see are part of the contact as shown to the user.
         Sudo = job.Partner.sudo()
         rows = Sudo.browse(sorted(to_read)).read([*PARTNER_COLUMNS, "write_date"], load=None)
+        photos = self._odoo_photos(job, [row["id"] for row in rows])
         partners = [
-            sp.OdooPartner(row["id"], values, row["write_date"])
+            sp.OdooPartner(row["id"], values, row["write_date"], photos.get(row["id"]))
             for row, values in zip(rows, self._planner_values(job, rows), strict=True)
         ]
         for row in rows:
@@ -366,8 +384,84 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
             held_in_outlook=job.target.held_in_outlook,
             held=self._held_partners(job, rows),
             unchanged=frozenset((in_scope - to_read) & set(job.by_partner)),
+            photo_checks=frozenset(job.photo_checks),
             **self._user_rights(job, sorted(to_read)),
         )
+
+    # -- photos -------------------------------------------------------------------------------
+
+    @api.model
+    def _odoo_photos(self, job, partner_ids):
+        """Partner id -> the checksum of its image (photo.NO_PHOTO: none), or {} when photos
+        are off. Read from the checksums Odoo keeps on the images' attachments: no image is
+        loaded. Only `image_1920`, the image someone gave the contact, and not a drawing:
+        the avatar Odoo draws for a contact without an image is not a photo and is never
+        sent, and neither is the one it stores as the image of a new internal user (an SVG,
+        which Outlook could not show anyway)."""
+        if not job.policies.sync_photos or not partner_ids:
+            return {}
+        found = dict.fromkeys(partner_ids, NO_PHOTO)
+        attachments = (
+            self.env["ir.attachment"]
+            .sudo()
+            .search_read(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_field", "=", "image_1920"),
+                    ("res_id", "in", list(partner_ids)),
+                ],
+                ["res_id", "checksum", "mimetype"],
+            )
+        )
+        for attachment in attachments:
+            if attachment["checksum"] and not (attachment["mimetype"] or "").startswith(
+                "image/svg"
+            ):
+                found[attachment["res_id"]] = attachment["checksum"]
+        return found
+
+    @api.model
+    def _photo_checks(self, job, changes, in_scope):
+        """Linked partners of the scope whose Outlook photo the sync does not know (pairs
+        synced before photos were, or whose photo could not be read): a few per run have their
+        Outlook photo read, in the order they were linked, whatever changed."""
+        if not job.policies.sync_photos:
+            return set()
+        limit = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("microsoft_contacts.photo_checks_per_run", PHOTO_CHECKS_PER_RUN)
+        )
+        touched = {item["id"] for item in changes.items} | set(changes.removed)
+        found = []
+        for link in job.links:
+            if len(found) >= limit:
+                break
+            if link.detached or link.partner_id not in in_scope or link.outlook_id in touched:
+                continue
+            if link.photo is None or link.photo.outlook is None:
+                found.append(link.partner_id)
+        return set(found)
+
+    @api.model
+    def _photos_before_planning(self, job, changes, odoo_side):
+        """A preview, and the apply of its choices, read the photos of the round's items (and
+        of the pairs looked at again) before planning, so that photo changes show as the
+        other fields do: at most PREVIEW_PHOTO_READS, in id order, so that the apply reads
+        those the preview read. A background run reads them while it applies the plan,
+        chunk by chunk (READ_PHOTO), so that a long first sync keeps what it did."""
+        if not (job.policies.sync_photos and job.folder and (job.dry_run or job.photos_first)):
+            return changes
+        ids = {item["id"] for item in changes.items}
+        ids |= {job.by_partner[pid].outlook_id for pid in odoo_side.photo_checks}
+        reads = job.folder.read_photos(sorted(ids)[:PREVIEW_PHOTO_READS])
+        photos = {}
+        for oid, read in reads.items():
+            if read.ok:
+                photos[oid] = photo_checksum(read.data)
+                if read.data:
+                    job.outlook_photos[oid] = read  # what Odoo may get, read once
+        return replace(changes, photos=photos)
 
     @api.model
     def _read_cutoff(self):
@@ -406,6 +500,7 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
             if link.outlook_id in touched or link.resumed or not job.snapshots.get(link.partner_id):
                 needed.add(link.partner_id)
         needed |= set(self._match_candidates(job, changes))
+        needed |= job.photo_checks
         return needed & in_scope
 
     @api.model

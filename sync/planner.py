@@ -40,6 +40,17 @@ from .merge import (
     merge_contacts,
 )
 from .normalize import CountryLookup, CountryResolver
+from .photo import (
+    NO_PHOTO,
+    PHOTO,
+    PhotoBase,
+    PhotoRule,
+    PhotoStep,
+    change_reason,
+    change_words,
+    conflict_words,
+    photo_step,
+)
 from .problems import Problem, has_errors
 
 # Action kinds.
@@ -57,6 +68,12 @@ NOT_ALLOWED = "not_allowed"  # the user may not make this change in Odoo: a line
 INVALID = "invalid"
 SKIP = "skip"
 UNCHANGED = "unchanged"
+# Photos (sync/photo.py): written after the record's other actions, never failing the record.
+UPDATE_OUTLOOK_PHOTO = "update_outlook_photo"
+UPDATE_ODOO_PHOTO = "update_odoo_photo"
+READ_PHOTO = "read_photo"  # Outlook's photo is read, then decided (it changed, or is unknown)
+KEEP_PHOTO = "keep_photo"  # nothing to write: the link records the photos as they are
+PHOTO_KINDS = frozenset({UPDATE_OUTLOOK_PHOTO, UPDATE_ODOO_PHOTO, READ_PHOTO, KEEP_PHOTO})
 
 # Directions of an action.
 TO_OUTLOOK = "to_outlook"
@@ -86,6 +103,7 @@ class Policies:
     odoo_deletion: str = ODOO_DELETE_IN_OUTLOOK
     outlook_may_clear: bool = False
     sync_categories: bool = True
+    sync_photos: bool = False  # photos travel (the adapter gives their checksums)
     mass_delete_ratio: float = 0.10
     mass_delete_minimum: int = 10
     mass_delete_confirmed: bool = False  # the user said yes to this run's deletions
@@ -112,7 +130,8 @@ class Link:
     Outlook item again; an item gone meanwhile is created again from Odoo (the user asked for
     this contact in Outlook), whatever the Outlook deletion policy says.
     ``created_in_outlook``: the sync put this item in Outlook (a copy of an Odoo contact);
-    otherwise it is the user's own Outlook contact, which no Odoo filter may delete."""
+    otherwise it is the user's own Outlook contact, which no Odoo filter may delete.
+    ``photo``: the checksums of both sides' photos when last synced (None: never seen)."""
 
     outlook_id: str
     partner_id: int
@@ -121,6 +140,7 @@ class Link:
     detached: bool = False
     resumed: bool = False
     created_in_outlook: bool = False
+    photo: PhotoBase | None = None
 
 
 @dataclass(frozen=True)
@@ -128,15 +148,20 @@ class OdooPartner:
     partner_id: int
     values: Mapping[str, Any]
     modified: Any = None  # write_date, for the "newest" conflict policy
+    photo: str | None = None  # the checksum of its image (photo.NO_PHOTO: none); None: unread
 
 
 @dataclass(frozen=True)
 class OutlookChanges:
-    """One delta round (or a full listing with ``complete=True``)."""
+    """One delta round (or a full listing with ``complete=True``). ``photos``: the checksums
+    of the photos read before planning (item id -> checksum, photo.NO_PHOTO when none); the
+    photos of the other items of the round are read by the adapter when it applies the plan
+    (READ_PHOTO)."""
 
     items: Sequence[Any] = ()
     removed: Iterable[str] = ()
     complete: bool = False
+    photos: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,9 @@ class OdooSide:
     ``unchanged``: linked partners still in scope that the adapter did not read because they
     did not change since the last run (an incremental read): their pairs are unchanged unless
     their Outlook item changed, which the adapter must then provide the partner for.
+
+    ``photo_checks``: linked partners whose Outlook photo is to be read although their item is
+    not in the round (the link does not know it yet); the adapter provides them.
     """
 
     partners: Sequence[OdooPartner] = ()
@@ -167,6 +195,7 @@ class OdooSide:
     create_refusal: str = ""
     held: Mapping[int, str] = field(default_factory=dict)
     unchanged: frozenset[int] = frozenset()
+    photo_checks: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -205,6 +234,8 @@ class Action:
     reason: str = ""
     # Changes a field's own direction keeps on one side (winner: the side that keeps it).
     kept: tuple[Conflict, ...] = ()
+    photo: PhotoStep | None = None  # the photo step of a photo kind
+    photo_base: PhotoBase | None = None  # stored on the link with LINK_STORE, when set
 
 
 @dataclass
@@ -226,7 +257,10 @@ class Plan:
 
     @property
     def has_writes(self) -> bool:
-        return any(a.payload is not None or a.values is not None or a.link_op for a in self.actions)
+        return any(
+            a.payload is not None or a.values is not None or a.link_op or a.photo is not None
+            for a in self.actions
+        )
 
 
 @dataclass
@@ -303,6 +337,7 @@ class _Planner:
         self.gone = dict(odoo.gone)
         self.held_in_outlook = frozenset(odoo.held_in_outlook)
         self.odoo = odoo
+        self.photos = outlook.photos if policies.sync_photos else None
 
     def _add(self, kind, direction, group, **kwargs) -> Action:
         action = Action(kind, direction, group, **kwargs)
@@ -432,12 +467,14 @@ class _Planner:
         self, link: Link, partner: _Partner, parsed: ParsedItem | None, match: Match | None
     ) -> None:
         """A linked (or just matched) pair: merge, then write what changed on each side."""
+        start = len(self.actions)  # the pair's actions follow from here
         pair = self._pair_sides(link, partner, parsed, match)
         if pair is None:
             return
         if match is None and parsed is None and pair.base is not None:
             if pair.odoo.same_as(pair.base, self.synced):
                 self._add(UNCHANGED, NO_DIRECTION, pair.group, **pair.ids)
+                self._pair_photo(pair, parsed, start)
                 return
         self._merge_pair(pair, parsed)
         if match is not None:
@@ -467,6 +504,7 @@ class _Planner:
         self._settle_pair(pair)
         self._write_pair(pair, link, match)
         self._report_pair(pair)
+        self._pair_photo(pair, parsed, start)
 
     def _pair_sides(
         self, link: Link, partner: _Partner, parsed: ParsedItem | None, match: Match | None
@@ -748,6 +786,7 @@ class _Planner:
             problems.append(Problem(P.AMBIGUOUS_MATCH, f"Not matched: {why}.", severity=P.WARNING))
         raw = parsed.raw
         change_key = raw.get("changeKey") if isinstance(raw.get("changeKey"), str) else None
+        start = len(self.actions)
         # A partner needs a name: an Outlook contact without one is named after its email,
         # and Outlook gets that name too so both sides agree.
         named = contact.with_value("name", contact.name or contact.email)
@@ -783,6 +822,12 @@ class _Planner:
                 changes=_changes(contact, after.contact, self.fields),
                 reason="named after its email, as in Odoo",
             )
+        if self.photos is not None:
+            # A new partner has no image: Outlook's photo, if any, fills it.
+            rule = PhotoRule(direction=self.policies.direction)
+            step = photo_step(None, NO_PHOTO, self.photos.get(oid), rule, read=True)
+            if step is not None:
+                self._add_photo(group, {"outlook_id": oid}, step, start)
 
     def _create_in_outlook(self, pid: int, recreate: set[int]) -> None:
         partner = self.partners[pid]
@@ -839,6 +884,11 @@ class _Planner:
                 base = base.with_value(name, contact.get(name))
             odoo_fields, aligned = [], Snapshot(base, after.contact, after.state)
         kind = RECREATE_IN_OUTLOOK if again else CREATE_IN_OUTLOOK
+        start = len(self.actions)
+        # A new Outlook contact has no photo: that is what its link records, then Odoo's image
+        # goes (a PUT that fails is tried again: Odoo's image differs from the record).
+        photo = partner.record.photo if self.photos is not None else None
+        no_photo = PhotoBase(NO_PHOTO, NO_PHOTO) if photo is not None else None
         if not again:
             reason = "new in Odoo"
         elif old and old.resumed:
@@ -857,6 +907,7 @@ class _Planner:
             changes=_changes(Contact(), after.contact, self.fields),
             problems=tuple(problems),
             reason=reason,
+            photo_base=no_photo,
         )
         if odoo_fields:
             # Outlook could not hold a value as Odoo has it: align Odoo so nothing ping-pongs.
@@ -870,7 +921,96 @@ class _Planner:
                 snapshot=Snapshot(after.contact, after.contact, after.state),
                 changes=_changes(contact, after.contact, odoo_fields),
                 reason="aligned with the Outlook copy",
+                photo_base=no_photo,
             )
+        if photo is not None and photo != NO_PHOTO:
+            rule = PhotoRule(direction=self.policies.direction)
+            step = photo_step(no_photo, photo, NO_PHOTO, rule, read=False)
+            self._add_photo(group, ids, step, start)
+
+    # --- photos ------------------------------------------------------------------------------
+
+    def _pair_photo(self, pair: _Pair, parsed: ParsedItem | None, start: int) -> None:
+        """The photo of a linked or matched pair, after its other actions (sync/photo.py)."""
+        odoo = pair.partner.record.photo
+        if self.photos is None or odoo is None:
+            return
+        pid, oid = pair.link.partner_id, pair.link.outlook_id
+        rule = PhotoRule(
+            direction=self.policies.direction,
+            conflict=self.policies.conflict,
+            outlook_may_clear=self.policies.outlook_may_clear,
+            odoo_locked=self.odoo.not_writable.get(pid, "") if self.policies.to_odoo else "",
+            odoo_modified=pair.partner.record.modified,
+            outlook_modified=parsed.modified if parsed else None,
+        )
+        read = parsed is not None or pid in self.odoo.photo_checks
+        step = photo_step(pair.link.photo, odoo, self.photos.get(oid), rule, read=read)
+        if step is not None:
+            self._add_photo(pair.group, pair.ids, step, start)
+
+    def _add_photo(self, group: str, ids: dict, step: PhotoStep, start: int) -> None:
+        """The photo's action at the end of its record's (which began at `start`).
+
+        A record that is otherwise unchanged gets the photo's action instead, which then
+        stores its link and counts it; a photo only recorded rides on the record's last link
+        store when there is one."""
+        decision = step.decision
+        mine = range(start, len(self.actions))
+        if decision is not None and decision.write is None:
+            stores = [i for i in mine if self.actions[i].link_op == LINK_STORE]
+            if stores:
+                at = stores[-1]
+                self.actions[at] = replace(self.actions[at], photo_base=decision.base)
+                return
+        extra: dict[str, Any] = {}
+        alone = len(mine) == 1 and self.actions[start].kind == UNCHANGED
+        if alone:
+            unchanged = self.actions.pop(start)
+            extra = {
+                "link_op": unchanged.link_op,
+                "snapshot": unchanged.snapshot,
+                "change_key": unchanged.change_key,
+                "problems": unchanged.problems,
+            }
+        if decision is None:
+            kind, direction, reason = READ_PHOTO, NO_DIRECTION, "photo: read from Outlook"
+        elif decision.write is None:
+            kind, direction, reason = KEEP_PHOTO, NO_DIRECTION, "photo: recorded as it is"
+        else:
+            kind = UPDATE_OUTLOOK_PHOTO if decision.to_outlook else UPDATE_ODOO_PHOTO
+            direction = TO_OUTLOOK if decision.to_outlook else TO_ODOO
+            reason = change_reason(step)
+            old, new = change_words(step)
+            extra["changes"] = (FieldChange(PHOTO, old, new),)
+            if decision.conflict:
+                self._photo_conflict(group, ids, step, start)
+        self._add(
+            kind, direction, group, **ids, photo=replace(step, alone=alone), reason=reason, **extra
+        )
+
+    def _photo_conflict(self, group: str, ids: dict, step: PhotoStep, start: int) -> None:
+        """A photo changed on both sides joins the record's conflict line (or makes one)."""
+        odoo_word, outlook_word = conflict_words(step)
+        conflict = Conflict(PHOTO, "", odoo_word, outlook_word, step.decision.conflict)
+        text = f"photo (kept {step.decision.conflict}'s)"
+        for at in range(start, len(self.actions)):
+            action = self.actions[at]
+            if action.kind == CONFLICT:
+                self.actions[at] = replace(
+                    action,
+                    conflicts=(*action.conflicts, conflict),
+                    reason=f"{action.reason}, {text}",
+                )
+                return
+        self._add(
+            CONFLICT,
+            NO_DIRECTION,
+            group,
+            **ids,
+            conflicts=(conflict,),
+            reason=f"changed on both sides: {text}",
+        )
 
     # --- mass-delete guard -------------------------------------------------------------------
 

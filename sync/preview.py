@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .mapping import FIELD_LABELS
+from .photo import PHOTO, PHOTO_LABEL, PHOTO_WORDS
 from .planner import (
     ARCHIVE_PARTNER,
     CONFLICT,
@@ -25,12 +26,16 @@ from .planner import (
     DELETE_IN_OUTLOOK,
     DELETION_KINDS,
     INVALID,
+    KEEP_PHOTO,
     LINK,
+    READ_PHOTO,
     RECREATE_IN_OUTLOOK,
     SKIP,
     UNCHANGED,
     UPDATE_ODOO,
+    UPDATE_ODOO_PHOTO,
     UPDATE_OUTLOOK,
+    UPDATE_OUTLOOK_PHOTO,
     Action,
     Plan,
 )
@@ -64,8 +69,8 @@ _SECTION_OF = (
     (LINK_SECTION, {LINK}),
     (CREATE_ODOO_SECTION, {CREATE_IN_ODOO}),
     (CREATE_OUTLOOK_SECTION, {CREATE_IN_OUTLOOK}),
-    (UPDATE_ODOO_SECTION, {UPDATE_ODOO}),
-    (UPDATE_OUTLOOK_SECTION, {UPDATE_OUTLOOK}),
+    (UPDATE_ODOO_SECTION, {UPDATE_ODOO, UPDATE_ODOO_PHOTO}),
+    (UPDATE_OUTLOOK_SECTION, {UPDATE_OUTLOOK, UPDATE_OUTLOOK_PHOTO}),
 )
 # Kinds that change a contact on either side, or pair two of them: the user may leave these
 # out. The rest (refused records, a link whose contact is gone on both sides, counting) only
@@ -77,12 +82,17 @@ CHOICE_KINDS = frozenset(
         CREATE_IN_ODOO,
         UPDATE_OUTLOOK,
         UPDATE_ODOO,
+        UPDATE_OUTLOOK_PHOTO,
+        UPDATE_ODOO_PHOTO,
         ARCHIVE_PARTNER,
         DELETE_IN_OUTLOOK,
         LINK,
     }
 )
-QUIET_KINDS = frozenset({UNCHANGED, SKIP})
+# A photo read when the plan is applied (its outcome unknown yet) or only recorded: quiet.
+QUIET_KINDS = frozenset({UNCHANGED, SKIP, READ_PHOTO, KEEP_PHOTO})
+OUTLOOK_SIDE_KINDS = frozenset({UPDATE_OUTLOOK, CREATE_IN_OUTLOOK, UPDATE_OUTLOOK_PHOTO})
+LABELS = {**FIELD_LABELS, PHOTO: PHOTO_LABEL}
 VALUE_WIDTH = 60
 
 # The words of the changes, before translation (placeholders as Odoo's translations keep them).
@@ -108,6 +118,7 @@ TEXTS = frozenset(
         *CONFLICT_TEXTS.values(),
         *KEPT_TEXTS.values(),
         *FIELD_LABELS.values(),
+        *PHOTO_WORDS,
     }
 )
 
@@ -204,7 +215,9 @@ def select_actions(plan: Plan, chosen: Mapping[str, str]) -> tuple[Plan, list[st
 
 
 def _describe_changes(actions: list[Action], translate: Callable[[str], str]) -> str:
-    def value(raw: Any) -> str:
+    def value(raw: Any, name: str = "") -> str:
+        if name == PHOTO and raw:
+            return translate(raw)  # the photo's words (photo.PHOTO_WORDS), not a value
         return _value(raw) or translate(EMPTY_TEXT)
 
     def fill(text: str, **values: str) -> str:
@@ -218,14 +231,14 @@ def _describe_changes(actions: list[Action], translate: Callable[[str], str]) ->
     for action in actions:
         if not action.changes:
             continue
-        side = "Outlook" if action.kind in (UPDATE_OUTLOOK, CREATE_IN_OUTLOOK) else "Odoo"
+        side = "Outlook" if action.kind in OUTLOOK_SIDE_KINDS else "Odoo"
         creating = action.kind in (CREATE_IN_OUTLOOK, CREATE_IN_ODOO, RECREATE_IN_OUTLOOK)
         text = "; ".join(
             fill(
                 NEW_VALUE_TEXT if creating else CHANGED_VALUE_TEXT,
-                field=translate(FIELD_LABELS[c.field]),
-                old=value(c.old),
-                new=value(c.new),
+                field=translate(LABELS[c.field]),
+                old=value(c.old, c.field),
+                new=value(c.new, c.field),
             )
             for c in action.changes
         )
@@ -235,9 +248,9 @@ def _describe_changes(actions: list[Action], translate: Callable[[str], str]) ->
             parts.append(
                 fill(
                     CONFLICT_TEXTS[conflict.winner],
-                    field=translate(FIELD_LABELS[conflict.field]),
-                    odoo=value(conflict.odoo),
-                    outlook=value(conflict.outlook),
+                    field=translate(LABELS[conflict.field]),
+                    odoo=value(conflict.odoo, conflict.field),
+                    outlook=value(conflict.outlook, conflict.field),
                 )
             )
         for kept in action.kept:

@@ -29,3 +29,4 @@ from . import test_outlook_sync_incremental
 from . import test_outlook_sync_pacing
 from . import test_sync_control
 from . import test_outlook_fidelity
+from . import test_outlook_sync_photos

@@ -311,6 +311,31 @@ class OutlookMailbox:
     def delete(self, contact_id):
         return self.simulator._call("DELETE", f"users/{self.user_id}/contacts/{contact_id}")
 
+    def _photo_url(self, contact_id):
+        return f"{self.simulator.base_url}/_sim/users/{self.user_id}/contacts/{contact_id}/photo"
+
+    def set_photo(self, contact_id, data, content_type="image/png"):
+        """The contact's photo as its user sets it in Outlook (stored as given, unchecked)."""
+        response = self.simulator.session.put(
+            self._photo_url(contact_id),
+            data=data,
+            headers={"Content-Type": content_type},
+            timeout=TIMEOUT,
+        )
+        response.raise_for_status()
+
+    def photo(self, contact_id):
+        """The bytes of the contact's photo, or None when it has none."""
+        response = self.simulator.session.get(self._photo_url(contact_id), timeout=TIMEOUT)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.content
+
+    def delete_photo(self, contact_id):
+        response = self.simulator.session.delete(self._photo_url(contact_id), timeout=TIMEOUT)
+        response.raise_for_status()
+
     def create_folder(self, name):
         return self.simulator._call(
             "POST", f"users/{self.user_id}/folders", json={"display_name": name}

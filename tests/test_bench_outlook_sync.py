@@ -6,12 +6,22 @@ an incremental run with 1 % changed on each side, a no-op run; then the initial 
 with Graph enforcing 100 %, 50 % and 10 % of Outlook's documented limit, and with the window
 already 90 % spent by another client when the run starts. Tagged out of the standard suite;
 the figures are the lines starting "BENCH ".
+
+Photos (test_bench_5*): what photos add per contact, for 1,000 partners pushed, the next run
+(the echo), a no-op run and a run where 1 % of the photos changed on each side: with the
+account's photos off, on with no partner holding an image, and on with every partner holding
+one (a distinct 96 x 96 JPEG).
 """
 
+import base64
+import io
 import logging
+import os
 import resource
 import time
 from unittest.mock import patch
+
+from PIL import Image
 
 from odoo import sql_db
 from odoo.tests import tagged
@@ -317,3 +327,72 @@ class BenchOutlookSync(OutlookSyncCase):
 
     def test_bench_4_window_already_spent(self):
         self._paced_push("4d paced push", 1.0, spent=0.9)
+
+    # -- photos ---------------------------------------------------------------------------
+
+    def _photo_bench(self, label, photos_on, images):
+        """Push, echo, no-op and 1 % photo churn on each side, per contact."""
+        self.account.sync_photos = photos_on
+        partners = self._seed_partners(SMALL, f"ph{label[:2]}")
+        if images:
+            self.env["ir.attachment"].flush_model()
+            for partner in partners:
+                partner.image_1920 = base64.b64encode(_jpeg())
+        figures = []
+        push = self._run()
+        figures.append(("push", push))
+        figures.append(("echo", self._run()))
+        figures.append(("no-op", self._run()))
+        step = SMALL // 100
+        links = self.env["microsoft.contacts.link"].search(
+            [("account_id", "=", self.account.id)], order="id"
+        )
+        changed = links[:step]
+        for link in changed:
+            link.partner_id.image_1920 = base64.b64encode(_jpeg())
+        for link in links[step : 2 * step]:
+            self.mailbox.edit(link.outlook_id, jobTitle="Outlook Buyer")
+        figures.append((f"{step} photos changed in Odoo, {step} contacts in Outlook", self._run()))
+        for name, result in figures:
+            photo = sum(n for kind, n in result["by_kind"].items() if "photo" in kind)
+            _logger.info(
+                "BENCH sync photos N=%d %s, %s: %.3f Graph requests per contact (%d photo "
+                "requests: %s), %.4f HTTP round trips per contact, %.2f ms per contact "
+                "(%.1f s), %.2f SQL queries per contact, peak RSS %.0f MB",
+                SMALL,
+                label,
+                name,
+                result["requests"] / SMALL,
+                photo,
+                sorted((k, n) for k, n in result["by_kind"].items() if "photo" in k),
+                result["round_trips"] / SMALL,
+                1000 * result["seconds"] / SMALL,
+                result["seconds"],
+                result["queries"] / SMALL,
+                result["peak_mb"],
+            )
+        self.assertEqual(push["run"].count_failed, 0, push["run"].line_ids.mapped("reason"))
+        return figures
+
+    def test_bench_5a_photos_off(self):
+        self._photo_bench("photos off", photos_on=False, images=True)
+
+    def test_bench_5b_photos_on_no_images(self):
+        self._photo_bench("photos on, no partner has an image", photos_on=True, images=False)
+
+    def test_bench_5c_photos_on_every_partner_with_an_image(self):
+        figures = self._photo_bench("photos on, every partner has an image", True, True)
+        folder = self.mailbox.folder(self.account.folder_name)
+        with_photo = sum(
+            1 for c in self.mailbox.contacts(folder["id"]) if self.mailbox.photo(c["id"])
+        )
+        self.assertGreaterEqual(with_photo, SMALL)  # and the few of the database's own
+        no_op = dict(figures)["no-op"]
+        self.assertFalse([k for k in no_op["by_kind"] if "photo" in k], "unchanged: no request")
+
+
+def _jpeg(size=96):
+    """A distinct photo, as a phone's contact picture: a JPEG of noise (compresses badly)."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (size, size), os.urandom(size * size * 3)).save(out, format="JPEG")
+    return out.getvalue()

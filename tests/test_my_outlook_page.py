@@ -22,6 +22,7 @@ POLICIES = {
     "company_linking": "create",
     "include_companies": True,
     "sync_categories": True,
+    "sync_photos": False,
     "folder_name": "Sales Contacts",
     "import_default_folder": True,
 }

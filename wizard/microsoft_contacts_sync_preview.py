@@ -182,6 +182,11 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
             "website": self.env._("website"),
             "notes": self.env._("notes"),
             "tags": self.env._("tags"),
+            "photo": self.env._("photo"),
+            "a photo": self.env._("a photo"),
+            "another photo": self.env._("another photo"),
+            "changed": self.env._("changed"),
+            "removed": self.env._("removed"),
         }
 
     def _left_out_lines(self):

@@ -11,20 +11,22 @@ from graph_simulator.common import Response
 ROUTES = []
 
 
-def route(method, pattern):
+def route(method, pattern, raw=False):
+    """`raw`: the handler gets the body as bytes (a photo), not parsed as JSON."""
+
     def deco(fn):
-        ROUTES.append((method, re.compile("^/_sim" + pattern + "$"), fn))
+        ROUTES.append((method, re.compile("^/_sim" + pattern + "$"), fn, raw))
         return fn
 
     return deco
 
 
 def handle(sim, req):
-    for method, rx, fn in ROUTES:
+    for method, rx, fn, raw in ROUTES:
         m = rx.match(req.path)
         if m and method == req.method:
             try:
-                body = req.json() if req.body else None
+                body = req.body if raw else req.json() if req.body else None
             except ValueError:
                 return Response(400, {"error": {"code": "BadRequest", "message": "invalid JSON"}})
             args = [unquote(g) for g in m.groups()]
@@ -43,7 +45,7 @@ def handle(sim, req):
 
 @route("GET", "/?")
 def _index(sim, req, body):
-    return {"routes": [f"{m} {rx.pattern}" for m, rx, _ in ROUTES], "base_url": sim.base_url}
+    return {"routes": [f"{m} {rx.pattern}" for m, rx, _, _ in ROUTES], "base_url": sim.base_url}
 
 
 @route("POST", "/reset")
@@ -159,6 +161,26 @@ def _edit(sim, req, body, uid, cid):
 @route("PATCH", "/users/([^/]+)/contacts/([^/]+)/corrupt")
 def _corrupt(sim, req, body, uid, cid):
     return sim.corrupt_contact(uid, cid, **(body or {}))
+
+
+@route("PUT", "/users/([^/]+)/contacts/([^/]+)/photo", raw=True)
+def _set_photo(sim, req, body, uid, cid):
+    sim.set_photo(uid, cid, body, req.headers.get("content-type") or "image/jpeg")
+    return {"ok": True}
+
+
+@route("GET", "/users/([^/]+)/contacts/([^/]+)/photo")
+def _photo(sim, req, body, uid, cid):
+    stored = sim.photo(uid, cid)
+    if stored is None:
+        raise KeyError(f"contact {cid!r} has no photo")
+    return Response(200, stored[0], content_type=stored[1])
+
+
+@route("DELETE", "/users/([^/]+)/contacts/([^/]+)/photo")
+def _delete_photo(sim, req, body, uid, cid):
+    sim.delete_photo(uid, cid)
+    return {"ok": True}
 
 
 @route("DELETE", "/users/([^/]+)/contacts/([^/]+)")

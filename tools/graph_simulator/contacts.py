@@ -7,12 +7,20 @@ Validation errors (raised as GraphError, status 400):
   ``ErrorInvalidProperty`` with Exchange's message "The multi value property BusinessPhones has
   3 entries, that exceeds the max allowed value of 2" (the code is our pick: the message is the
   one reported in microsoft-graph-docs-contrib#560, the code was not).
+
+Contact photos (``.../contacts/{id}/photo`` and ``/photo/$value``): stored as the bytes sent,
+one per contact; a PUT or DELETE of the photo changes the contact (change key, delta) as Outlook
+does. A PUT whose body is larger than ``photo_max_bytes`` (Graph: 4 MB) -> 413
+``RequestEntityTooLarge``; a body that is not a JPEG, PNG, GIF or BMP -> 400
+``ErrorInvalidImage``; a Content-Type that is not an image -> 400 ``BadRequest`` (the codes are
+our pick).
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import struct
 
 from graph_simulator.common import GraphError
 from graph_simulator.odata import ODataError, ext_prop_key
@@ -299,3 +307,91 @@ def delete_folder(sim, mb, fid):
         sim._delta_tokens.pop(tok, None)
     mb["tombstones"].pop(fid, None)
     mb["epoch"][fid] = mb["epoch"].get(fid, 0) + 1
+
+
+# ---------------------------------------------------------------- photos
+_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+
+
+def image_kind(data):
+    """The content type of an image Outlook takes, by its first bytes; None otherwise."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    return None
+
+
+def image_size(data):
+    """(width, height) read from a PNG, GIF or JPEG header; (0, 0) when unknown."""
+    try:
+        if data.startswith(b"\x89PNG") and len(data) >= 24:
+            return struct.unpack(">II", data[16:24])
+        if data.startswith(b"GIF") and len(data) >= 10:
+            return struct.unpack("<HH", data[6:10])
+        if data.startswith(b"\xff\xd8"):
+            at = 2
+            while at + 9 < len(data):
+                if data[at] != 0xFF:
+                    break
+                marker = data[at + 1]
+                length = struct.unpack(">H", data[at + 2 : at + 4])[0]
+                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                    height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+                    return width, height
+                at += 2 + length
+    except struct.error:
+        pass
+    return 0, 0
+
+
+def check_photo(sim, data, content_type):
+    """Refuse what Graph refuses: a body too large, not an image, or not said to be one."""
+    limit = int(sim.config["photo_max_bytes"])
+    if len(data) > limit:
+        raise _err(
+            "RequestEntityTooLarge",
+            f"The request body of {len(data)} bytes is larger than the limit of {limit} bytes.",
+            413,
+        )
+    if not (content_type or "").lower().startswith("image/"):
+        raise _err("BadRequest", "The Content-Type of a photo must be an image type.")
+    if not data or image_kind(data) is None:
+        raise _err("ErrorInvalidImage", "The photo is not a valid image.")
+
+
+def set_photo(sim, mb, c, data, content_type):
+    c["_photo"] = (bytes(data), content_type or image_kind(data) or "application/octet-stream")
+    touch(sim, mb, c)
+
+
+def delete_photo(sim, mb, c):
+    if c.pop("_photo", None) is None:
+        raise _err("ErrorItemNotFound", "The photo wasn't found.", 404)
+    touch(sim, mb, c)
+
+
+def photo(c):
+    """(bytes, content type) of the contact's photo; GraphError 404 when it has none."""
+    stored = c.get("_photo")
+    if stored is None:
+        raise _err("ErrorItemNotFound", "The photo wasn't found.", 404)
+    return stored
+
+
+def render_photo(sim, c):
+    data, content_type = photo(c)
+    width, height = image_size(data)
+    return {
+        "@odata.context": f"{sim.base_url}/v1.0/$metadata#contactPhoto",
+        "@odata.mediaContentType": content_type,
+        "@odata.mediaEtag": f'W/"{c["changeKey"]}"',
+        "id": f"{width}X{height}" if width else "default",
+        "width": width,
+        "height": height,
+    }

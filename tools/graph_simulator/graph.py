@@ -264,6 +264,9 @@ def _mailbox_route(sim, method, rest, principal, uid, prefix):
         if len(rest) == 2:
             ctx["cid"] = rest[1]
             return go(_item_table())
+        if len(rest) in (3, 4) and _is_photo(low[2:]):
+            ctx["cid"] = rest[1]
+            return go(_photo_table(len(rest) == 4))
     elif low[0] == "contactfolders":
         if len(rest) == 1:
             return go(
@@ -292,6 +295,9 @@ def _mailbox_route(sim, method, rest, principal, uid, prefix):
             if len(rest) == 4:
                 ctx["cid"] = rest[3]
                 return go(_item_table())
+            if len(rest) in (5, 6) and _is_photo(low[4:]):
+                ctx["cid"] = rest[3]
+                return go(_photo_table(len(rest) == 6))
     elif low[0] == "outlook" and len(rest) in (2, 3) and low[1] == "mastercategories":
         if len(rest) == 2:
             return go(
@@ -317,6 +323,20 @@ def _item_table():
         "GET": ("contacts.get", get_contact),
         "PATCH": ("contacts.update", update_contact),
         "DELETE": ("contacts.delete", delete_contact),
+    }
+
+
+def _is_photo(low):
+    return low[0] == "photo" and (len(low) == 1 or low[1] == "$value")
+
+
+def _photo_table(value):
+    if not value:
+        return {"GET": ("contacts.photo.meta", get_photo_meta)}
+    return {
+        "GET": ("contacts.photo.get", get_photo),
+        "PUT": ("contacts.photo.put", put_photo),
+        "DELETE": ("contacts.photo.delete", delete_photo),
     }
 
 
@@ -663,6 +683,25 @@ def delete_contact(sim, req, ctx):
     return Response(204)
 
 
+def get_photo_meta(sim, req, ctx):
+    return Response(200, cm.render_photo(sim, _contact(ctx)))
+
+
+def get_photo(sim, req, ctx):
+    data, content_type = cm.photo(_contact(ctx))
+    return Response(200, data, content_type=content_type)
+
+
+def put_photo(sim, req, ctx):
+    c = _contact(ctx)
+    content_type = req.headers.get("content-type") or ""
+    cm.check_photo(sim, req.body, content_type)
+    cm.set_photo(sim, ctx["mb"], c, req.body, content_type.split(";")[0].strip())
+    return Response(200)
+
+
+def delete_photo(sim, req, ctx):
+    cm.delete_photo(sim, ctx["mb"], _contact(ctx))
 # ====================================================================== master categories
 def _categories(ctx, write):
     if ctx["principal"]["kind"] == "user":
@@ -909,7 +948,11 @@ def _validate_batch(sim, req):
 def _item_response(item, resp):
     headers = dict(resp.headers)
     out = {"id": item["id"], "status": resp.status, "headers": headers}
-    if resp.body is not None:
+    if isinstance(resp.body, bytes):
+        # Graph answers binary content inside a $batch as a base64 string.
+        headers["Content-Type"] = resp.content_type or "application/octet-stream"
+        out["body"] = base64.b64encode(resp.body).decode()
+    elif resp.body is not None:
         headers.setdefault("Content-Type", "application/json")
         out["body"] = resp.body
     return out
@@ -946,7 +989,17 @@ def _run_item(sim, outer, principal, item):
             ),
         )
     headers["authorization"] = outer.headers.get("authorization")
-    raw = json.dumps(body).encode() if body is not None else b""
+    if isinstance(body, str) and (headers.get("content-type") or "").lower().startswith("image/"):
+        # A binary body inside a $batch travels base64-encoded.
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError:
+            sim._count(method, url, 400, mkey, "batch.item")
+            return _item_error(
+                sim, item, GraphError(400, "BadRequest", "The body is not valid base64.")
+            )
+    else:
+        raw = json.dumps(body).encode() if body is not None else b""
     inner = Request(method, "/v1.0/" + url.lstrip("/"), headers, raw)
     fault = sim._take_fault(method, inner.target, inner=True)
     if isinstance(fault, Response):

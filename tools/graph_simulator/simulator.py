@@ -50,6 +50,8 @@ DEFAULTS = {
     # app admin consent (/{tenant}/v2.0/adminconsent or grant_admin_consent()): Graph answers
     # 403 Authorization_RequestDenied, as it does for a token without application roles.
     "admin_consent_required": False,
+    # The largest photo PUT accepted (Graph refuses request bodies of 4 MB and more: 413).
+    "photo_max_bytes": 4 * 1024 * 1024,
 }
 
 
@@ -614,6 +616,28 @@ class GraphSimulator:
             c.update(fields)
             contact_model.touch(self, mb, c)
             return contact_model.render(c, expand=True)
+
+    def set_photo(self, user_id, contact_id, data, content_type="image/jpeg"):
+        """The contact's photo as a user sets it in Outlook: stored as given, unchecked (a
+        photo too large or corrupt for Graph's PUT can be served this way), and the contact
+        changes (change key, delta)."""
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            contact_model.set_photo(self, mb, mb["contacts"][contact_id], data, content_type)
+
+    def photo(self, user_id, contact_id):
+        """(bytes, content type) of the contact's photo, or None when it has none."""
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            return mb["contacts"][contact_id].get("_photo")
+
+    def delete_photo(self, user_id, contact_id):
+        with self._lock:
+            _, mb = self._mb_for(user_id)
+            try:
+                contact_model.delete_photo(self, mb, mb["contacts"][contact_id])
+            except GraphError as exc:
+                raise KeyError(exc.message) from exc
 
     def delete_contact(self, user_id, contact_id):
         with self._lock:
