@@ -702,6 +702,9 @@ def put_photo(sim, req, ctx):
 
 def delete_photo(sim, req, ctx):
     cm.delete_photo(sim, ctx["mb"], _contact(ctx))
+    return Response(204)
+
+
 # ====================================================================== master categories
 def _categories(ctx, write):
     if ctx["principal"]["kind"] == "user":
