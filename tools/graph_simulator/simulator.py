@@ -76,6 +76,8 @@ NOT_STATE = frozenset(
         "_wall0",
         "_mono0",
         "_snapshots",
+        "_request",
+        "_generation",
     }
 )
 
@@ -99,6 +101,7 @@ class GraphSimulator:
         self._wall0 = time.time()
         self._mono0 = time.monotonic()
         self._snapshots = {}
+        self._request = threading.local()  # what the request this thread serves began in
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -158,6 +161,8 @@ class GraphSimulator:
     def reset(self):
         """Wipe all state, faults, counters and config (the server keeps running)."""
         with self._lock:
+            # Requests still in flight belong to the world before: they count nowhere.
+            self._generation = getattr(self, "_generation", 0) + 1
             self.rng = random.Random(self.seed)
             self.config = dict(DEFAULTS)
             self._time_offset = 0.0
@@ -882,6 +887,8 @@ class GraphSimulator:
     # ------------------------------------------------------------------ stats
     def _count(self, method, path, status, mailbox, kind, logical=True):
         with self._lock:
+            if getattr(self._request, "generation", self._generation) != self._generation:
+                return  # a request that began before a reset (a hang the client gave up on)
             st = self._stats
             if logical:
                 st["total_requests"] += 1
@@ -933,6 +940,7 @@ class GraphSimulator:
             except GraphError as exc:
                 return Response(exc.status, {"error": {"code": exc.code, "message": exc.message}})
         with self._lock:
+            self._request.generation = self._generation
             self._stats["http_round_trips"] += 1
         fault = self._take_fault(req.method, req.target)
         if isinstance(fault, Response):
