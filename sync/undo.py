@@ -257,8 +257,10 @@ class Entry:
         changes = {}
         raw_changes = data.get("changes")
         if isinstance(raw_changes, Mapping):
-            for name, pair in raw_changes.items():
-                if name in MERGE_FIELDS and isinstance(pair, list) and len(pair) == 2:
+            # In the mapping's order (JSON columns may not keep the order they were given).
+            for name in MERGE_FIELDS:
+                pair = raw_changes.get(name)
+                if isinstance(pair, list) and len(pair) == 2:
                     changes[name] = (_field_value(name, pair[0]), _field_value(name, pair[1]))
         partner = data.get("partner")
         outlook = data.get("outlook")
