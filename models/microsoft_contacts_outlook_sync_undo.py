@@ -515,7 +515,10 @@ class MicrosoftContactsOutlookSyncUndo(models.AbstractModel):
                         reason = self.env._("not allowed: %s", reason)
                     failure = su.Reason(su.FAILED_TEXT, {"error": reason[:300]})
                     if work.outcome(record).done:
+                        # Outlook was written: its pair must say so, whatever Odoo refused.
                         work.outcome(record).failure = failure
+                        with self.env.cr.savepoint():
+                            self._undo_links(work, [record])
                     else:
                         record.refusal = failure
                     continue

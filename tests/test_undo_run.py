@@ -276,6 +276,37 @@ class TestUndoRun(UndoCase):
         self.assertTrue(line.reason.startswith("not undone: not allowed: "), line.reason)
         self.assertEqual(anna.function, "From Outlook", "no silent write")
 
+    def test_a_write_odoo_refuses_is_a_line_and_the_rest_goes_on(self):
+        odette = self.Partner.create({"name": "Odette Bad", "email": "odette.bad@example.com"})
+        pam = self.Partner.create(
+            {"name": "Pam Bad", "email": "pam.bad@example.com", "mobile": "+32 475 12 34 56"}
+        )
+        self._seed([person("Pam", "Bad", "pam.bad@example.com", jobTitle="Seller")])
+        run = self._synced()
+        self.assertEqual(pam.function, "Seller")
+        Partner = self.registry["res.partner"]
+        original = Partner.write
+
+        def write(records, vals):
+            if "function" in vals and pam in records:
+                raise ValueError("refused by the test")
+            return original(records, vals)
+
+        with patch.object(Partner, "write", write):
+            undo = self._undo(run)
+
+        self.assertFalse(self._items(odette.email), "the rest went on")
+        self.assertEqual(pam.function, "Seller", "Odoo refused it")
+        self.assertFalse(self._items(pam.email)[0].get("mobilePhone"), "Outlook was put back")
+        self.assertEqual(
+            sorted(self._lines(undo, pam).mapped(lambda ln: (ln.action, ln.status, ln.reason))),
+            [
+                ("refused", "failed", "not undone: refused by the test"),
+                ("updated", "success", f"put back as before run #{run.id}: mobile"),
+            ],
+        )
+        self.assertTrue(self._link(pam).excluded, "the pair is kept apart all the same")
+
     def test_who_may_undo_and_what(self):
         anna = self.Partner.create({"name": "Anna Who", "email": "anna.who@example.com"})
         self.Partner.create({"name": "Bert Who", "email": "bert.who@example.com"})
