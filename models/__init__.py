@@ -11,7 +11,6 @@ from . import microsoft_contacts_outlook_sync_read
 from . import microsoft_contacts_outlook_sync_odoo
 from . import microsoft_contacts_outlook_sync_outlook
 from . import microsoft_contacts_outlook_sync_log
-from . import microsoft_contacts_outlook_sync_undo
 from . import microsoft_contacts_directory
 from . import microsoft_contacts_directory_resync_mixin
 from . import microsoft_contacts_directory_group
@@ -22,6 +21,7 @@ from . import microsoft_contacts_sync_run
 from . import microsoft_contacts_sync_run_line
 from . import microsoft_contacts_sync_run_line_undo
 from . import microsoft_contacts_sync_run_undo
+from . import microsoft_contacts_outlook_sync_undo
 from . import microsoft_contacts_sync_retry
 from . import res_config_settings
 from . import res_partner
