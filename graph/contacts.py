@@ -32,8 +32,8 @@ PHOTO_WORKERS = 4
 
 @dataclass(frozen=True)
 class ContactWrite:
-    """One write: a new contact (`body`), a PATCH (`body`, optional `if_match` change key), or
-    a DELETE of `contact_id`."""
+    """One write: a new contact (`body`), a PATCH (`body`), or a DELETE of `contact_id`; a PATCH
+    or DELETE with `if_match` (a change key) is refused (412) when the contact changed since."""
 
     op: str
     contact_id: str | None = None
@@ -49,6 +49,7 @@ class WriteResult:
     contact_id: str | None = None  # the new contact's id for a create
     change_key: str | None = None
     error: str = ""
+    status: int | None = None  # Outlook's HTTP status, when it answered
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ class FolderChanges:
 
 def _folder_path(folder_id: str) -> str:
     return f"/me/contactFolders/{quote(folder_id, safe='')}"
+
+
+def _literal(text: str) -> str:
+    """An OData string literal: quoted, its quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _contact_path(contact_id: str) -> str:
@@ -185,6 +191,36 @@ class ContactFolder:
                 found[ids[index]] = None
         return found
 
+    def find_by_property(self, property_id: str, values: Sequence[str]) -> dict[str, Any]:
+        """value -> a contact of the folder carrying the single-value extended property
+        `property_id` with that value (its id and change key), None when none does, False when
+        it could not be read now. One request per value, in `$batch`."""
+        if not values:
+            return {}
+        requests_ = []
+        for index, value in enumerate(values):
+            condition = (
+                f"singleValueExtendedProperties/Any(ep: ep/id eq {_literal(property_id)} "
+                f"and ep/value eq {_literal(value)})"
+            )
+            query = urlencode(
+                {"$filter": condition, "$select": "id,changeKey", "$top": 1}, quote_via=quote
+            )
+            requests_.append(
+                BatchRequest("GET", f"{_folder_path(self.id)}/contacts?{query}", id=str(index))
+            )
+        outcomes, _error = self._batch(requests_)
+        found: dict[str, Any] = dict.fromkeys(values, False)
+        for index, outcome in outcomes.items():
+            page = outcome.body if outcome.ok and isinstance(outcome.body, dict) else None
+            items = page.get("value") if page else None
+            if isinstance(items, list):
+                found[values[index]] = next(
+                    (i for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)),
+                    None,
+                )
+        return found
+
     # -- writing --------------------------------------------------------------------------
 
     def write_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
@@ -220,13 +256,14 @@ class ContactFolder:
     def _result(write: ContactWrite, outcome: Any) -> WriteResult:
         gone_already = write.op == DELETE and outcome.status == 404
         if not outcome.ok and not gone_already:
-            return WriteResult(False, error=str(outcome.error))
+            return WriteResult(False, error=str(outcome.error), status=outcome.status)
         body = outcome.body if isinstance(outcome.body, dict) else {}
         change_key = body.get("changeKey")
         return WriteResult(
             True,
             contact_id=body.get("id") if write.op == CREATE else write.contact_id,
             change_key=change_key if isinstance(change_key, str) else None,
+            status=outcome.status,
         )
 
     def _request(self, write: ContactWrite, index: int) -> BatchRequest:
@@ -234,11 +271,11 @@ class ContactFolder:
             url = f"{_folder_path(self.id)}/contacts"
             return BatchRequest("POST", url, body=dict(write.body), id=str(index))
         url = _contact_path(write.contact_id)
+        headers = {"If-Match": f'W/"{write.if_match}"'} if write.if_match else None
         if write.op == UPDATE:
-            headers = {"If-Match": f'W/"{write.if_match}"'} if write.if_match else None
             return BatchRequest("PATCH", url, body=dict(write.body), headers=headers, id=str(index))
         if write.op == DELETE:
-            return BatchRequest("DELETE", url, id=str(index))
+            return BatchRequest("DELETE", url, headers=headers, id=str(index))
         raise ValueError(f"unknown contact write {write.op!r}")
 
     # -- photos ---------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from . import microsoft_contacts_link
 from . import microsoft_contacts_default_folder_link
 from . import microsoft_contacts_sync_run
 from . import microsoft_contacts_sync_run_line
+from . import microsoft_contacts_sync_run_line_undo
+from . import microsoft_contacts_sync_run_undo
+from . import microsoft_contacts_outlook_sync_undo
 from . import microsoft_contacts_sync_retry
 from . import res_config_settings
 from . import res_partner

@@ -108,6 +108,7 @@ class SyncJob:
         self.state_by_id = {}
         self.states_by_country = {}
         self.lines = []
+        self.values_before = {}  # partner id -> res.partner values an update overwrote (undo)
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
         self.incomplete = False  # something of the round was not applied: keep the position
         self.message = ""  # what the run says about this job

@@ -28,7 +28,8 @@ class MatchResult:
     matches: list[Match] = field(default_factory=list)
     # Items left unmatched -> why (empty when there simply was no candidate).
     unmatched_items: dict[str, str] = field(default_factory=dict)
-    # Items carrying our reference to a partner linked to another item: created twice.
+    # Items carrying our reference to a partner linked to another item (created twice), or to
+    # a partner not in scope (a copy of a contact this sync does not hold).
     duplicates: dict[str, str] = field(default_factory=dict)
     # Unmatched items whose email an Odoo contact holds: creating them in Odoo would make a
     # second contact with that email (item -> why).
@@ -92,7 +93,16 @@ def match_items(
     for outlook_id in list(pending):
         contact, ref = items[outlook_id]
         pid = parse_partner_ref(ref, database_uuid)
-        if pid is None or pid not in partner_contacts:
+        if pid is None:
+            continue
+        if pid not in partner_contacts:
+            # A copy of an Odoo contact this sync does not hold (archived, deleted, out of
+            # scope): made into a new partner, it would be a second one.
+            pending.remove(outlook_id)
+            result.duplicates[outlook_id] = (
+                f"a copy of Odoo contact {pid}, which is not among the contacts synced here "
+                "(archived, deleted or out of scope): not created again in Odoo"
+            )
             continue
         if pid in free:
             free.discard(pid)

@@ -18,6 +18,7 @@ from . import test_outlook_sync
 from . import test_outlook_sync_policies
 from . import test_outlook_sync_chunks
 from . import test_sync_log
+from . import test_undo_run
 from . import test_sync_schedule
 from . import test_my_outlook_page
 from . import test_partner_outlook_status

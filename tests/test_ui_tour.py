@@ -21,7 +21,8 @@ OUTLOOK_CONTACTS = [
 
 @tagged("post_install", "-at_install", HTTP_TAG)
 class TestSyncWithOutlookTour(BrowserCase):
-    """From the Contacts app: connect Outlook, preview the first sync, apply it."""
+    """From the Contacts app: connect Outlook, preview the first sync, apply it; then from
+    the Sync Log, undo it."""
 
     @classmethod
     def setUpClass(cls):
@@ -72,15 +73,26 @@ class TestSyncWithOutlookTour(BrowserCase):
         self.assertEqual(account.state, "connected")
         self.assertEqual(account.microsoft_username, "megan@contoso.test")
         self.assertTrue(account.initial_sync_confirmed)
-        Partner = self.env["res.partner"]
+        Partner = self.env["res.partner"].with_context(active_test=False)
+        Run = self.env["microsoft.contacts.sync.run"]
+        (first,) = Run.search([("account_id", "=", account.id), ("source", "=", "outlook")])
+        (undo,) = Run.search([("account_id", "=", account.id), ("source", "=", "undo")])
+        self.assertEqual((undo.undo_of_id, undo.state, undo.user_id), (first, "done", self.admin))
         for given, surname, email in OUTLOOK_CONTACTS:
             partner = Partner.search([("email", "=", email)])
             self.assertEqual(partner.name, f"{given} {surname}")
-            self.assertTrue(
-                self.env["microsoft.contacts.link"].search(
-                    [("account_id", "=", account.id), ("partner_id", "=", partner.id)]
-                ),
-                f"{email} is linked to its Outlook contact",
+            created = first.line_ids.filtered(
+                lambda line, partner=partner: line.partner_id == partner
+                and (line.action, line.direction) == ("created", "to_odoo")
             )
+            self.assertTrue(created, f"{email} came from Outlook with the first sync")
+            self.assertFalse(partner.active, f"{email}: archived by the undo")
         in_outlook = {first_email(item) for item in self.mailbox.contacts(account.folder_id)}
-        self.assertIn("bert.odoo@example.com", in_outlook)
+        self.assertTrue(
+            first.line_ids.filtered(
+                lambda line: line.partner_id == self.odoo_only and line.action == "created"
+            ),
+            "Bert went to Outlook with the first sync",
+        )
+        self.assertNotIn("bert.odoo@example.com", in_outlook, "and left it with the undo")
+        self.assertEqual(in_outlook, {email for _g, _s, email in OUTLOOK_CONTACTS})

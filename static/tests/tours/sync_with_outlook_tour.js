@@ -70,5 +70,40 @@ registry.category("web_tour.tours").add("microsoft_contacts_sync_with_outlook", 
         {
             trigger: ".o_list_view .o_data_row:contains(Adele Vance)",
         },
+        {
+            content: "Open the Sync Log",
+            trigger: `button[data-menu-xmlid="contacts.res_partner_menu_config"]`,
+            run: "click",
+        },
+        {
+            trigger: `a[data-menu-xmlid="microsoft_contacts.menu_microsoft_contacts_sync_log"]`,
+            run: "click",
+        },
+        {
+            content: "Open the run of the first sync",
+            trigger: ".o_list_view .o_data_row td[name=summary]:contains(To Odoo: 3 created)",
+            run: "click",
+        },
+        {
+            content: "Undo this run",
+            trigger: ".o_form_view button[name=action_undo]",
+            run: "click",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal .modal-footer .btn-primary",
+            run: "click",
+        },
+        {
+            content: "The new run puts back what the first sync did",
+            trigger: ".o_form_view .o_field_widget[name=undo_of_id]",
+            timeout: 30000,
+        },
+        {
+            trigger: ".o_form_view .o_field_widget[name=summary]:contains(Undo of run)",
+        },
+        {
+            trigger: ".o_form_view:not(:has(button[name=action_undo]))",
+        },
     ],
 });
