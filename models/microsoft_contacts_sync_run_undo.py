@@ -113,6 +113,15 @@ class MicrosoftContactsSyncRunUndo(models.Model):
             raise AccessError(
                 self.env._("Only the user whose sync it is, or an administrator, may undo a run.")
             )
+        if not self.env.user.has_group("base.group_system"):
+            self.env.user._microsoft_contacts_check_may_sync()
+        if self.account_id.sudo()._is_offboarded():
+            raise UserError(
+                self.env._(
+                    "%s may no longer sync Outlook contacts: the run cannot be undone.",
+                    self.account_id.sudo().user_id.name,
+                )
+            )
         if self.source == "undo":
             raise UserError(
                 self.env._(

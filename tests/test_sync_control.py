@@ -83,6 +83,18 @@ class TestWhoMaySync(ControlCase):
             self.account_user.with_user(self.account_user).action_open_microsoft_contacts_account()
         self.assertTrue(Account.with_user(self.allowed)._get_my_account())
 
+    def test_a_user_outside_the_group_cannot_undo_a_run(self):
+        self._confirmed()
+        self.Partner.create({"name": "Undo Ursula", "email": "ursula@example.com"})
+        run = self._synced()
+        self.assertTrue(run.can_undo)
+        self._restrict()
+        with self.assertRaisesRegex(AccessError, "Outlook Contacts Sync / User"):
+            run.with_user(self.account_user).action_undo()
+        with self.assertRaisesRegex(UserError, "may no longer sync"):
+            run.action_undo()  # an administrator neither: the account is disconnected
+        self.assertEqual(len(self._items("ursula@example.com")), 1, "nothing undone")
+
     def test_the_button_and_the_menu_follow_the_setting(self):
         menu = self.env.ref("microsoft_contacts.menu_microsoft_contacts_my_account")
         Menu = self.env["ir.ui.menu"].with_user(self.account_user)
