@@ -70,6 +70,7 @@ _RESOURCE = re.compile(
     r"(?:contactFolders(?:\('(?P<quoted>[^']+)'\)|/(?P<plain>[^/]+))/contacts|contacts)$",
     re.IGNORECASE,
 )
+_ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]00:?00)?$")
 VALIDATION_FAILED = (
     "Subscription validation request failed. Notification endpoint must respond with 200 OK "
     "to validation request, with the validationToken as plain text."

@@ -1,4 +1,4 @@
-"""Change notifications: subscriptions with their handshake, deliveries, faults, lifecycle, relay."""
+"""Change notifications: subscriptions and their handshake, deliveries, faults, lifecycle, relay."""
 
 import json
 import threading
