@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "security/microsoft_contacts_security.xml",
         "data/microsoft_contacts_data.xml",
+        "data/microsoft_contacts_notifications_data.xml",
         "views/microsoft_contacts_account_views.xml",
         "views/microsoft_contacts_sync_run_views.xml",
         "views/microsoft_contacts_directory_views.xml",
@@ -23,9 +24,11 @@
         "views/res_users_views.xml",
         "views/res_partner_contacts_views.xml",
         "views/res_config_settings_views.xml",
+        "views/res_config_settings_notifications_views.xml",
         "views/templates.xml",
         "wizard/microsoft_contacts_sync_preview_views.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "assets": {
         "web.assets_backend": [
             "microsoft_contacts/static/src/**/*",

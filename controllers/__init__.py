@@ -1,2 +1,3 @@
 from . import main
 from . import sync_run
+from . import notifications

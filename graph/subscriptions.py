@@ -311,5 +311,10 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         return allowed, 0.0 if allowed else (1.0 - tokens) / self.per_second
 
+    def clear(self) -> None:
+        """Forget every key (a fresh start, e.g. between tests)."""
+        with self._lock:
+            self._buckets.clear()
+
     def __len__(self) -> int:
         return len(self._buckets)

@@ -6,6 +6,7 @@ from . import microsoft_contacts_account_schedule
 from . import microsoft_contacts_account_sync_request
 from . import microsoft_contacts_account_left_out
 from . import microsoft_contacts_account_default_folder
+from . import microsoft_contacts_account_subscription
 from . import microsoft_contacts_outlook_sync
 from . import microsoft_contacts_outlook_sync_read
 from . import microsoft_contacts_outlook_sync_odoo
@@ -20,6 +21,8 @@ from . import microsoft_contacts_default_folder_link
 from . import microsoft_contacts_sync_run
 from . import microsoft_contacts_sync_run_line
 from . import microsoft_contacts_sync_retry
+from . import microsoft_contacts_subscription
 from . import res_config_settings
+from . import res_config_settings_notifications
 from . import res_partner
 from . import res_users

@@ -24,3 +24,4 @@ from . import test_import_default_folder
 from . import test_sync_trust
 from . import test_outlook_sync_incremental
 from . import test_outlook_sync_pacing
+from . import test_change_notifications
