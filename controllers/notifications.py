@@ -56,6 +56,7 @@ class MicrosoftContactsNotifications(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        readonly=False,
     )
     def microsoft_contacts_notification(self, **_kwargs):
         httprequest = request.httprequest
@@ -68,7 +69,7 @@ class MicrosoftContactsNotifications(http.Controller):
         if (httprequest.content_length or 0) > MAX_BODY_BYTES:
             return _answer(413, "Payload too large")
         try:
-            body = json.loads(httprequest.get_data(cache=False)[: MAX_BODY_BYTES + 1] or b"null")
+            body = json.loads(httprequest.get_data()[: MAX_BODY_BYTES + 1] or b"null")
             notifications, skipped = parse_notifications(body)
         except (ValueError, UnicodeDecodeError):
             _logger.warning("Outlook change notification refused: not a notification payload")

@@ -31,6 +31,7 @@ from ..graph import (
 )
 from ..graph.session import shared_session
 from ..graph.subscriptions import SubscriptionClient, new_client_state, notification_urls
+from .microsoft_contacts_subscription import precise_now
 
 _logger = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ class MicrosoftContactsAccountSubscription(models.Model):
     subscription_ids = fields.One2many(
         "microsoft.contacts.subscription", "account_id", groups="base.group_system"
     )
+    # When the last run started, to the microsecond: the notifications received before it are
+    # served by it (see microsoft_contacts_subscription.py).
+    notifications_served_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
     outlook_changes_arrive = fields.Selection(
         [
             ("notified", "Within a minute (Outlook tells Odoo)"),
@@ -149,7 +153,8 @@ class MicrosoftContactsAccountSubscription(models.Model):
     def _pending_sql(self):
         return SQL(
             """s.pending_since IS NOT NULL
-               AND (a.last_sync_at IS NULL OR s.pending_since >= a.last_sync_at)
+               AND (a.notifications_served_at IS NULL
+                    OR s.pending_since > a.notifications_served_at)
                AND a.state = 'connected' AND a.initial_sync_confirmed"""
         )
 
@@ -163,7 +168,7 @@ class MicrosoftContactsAccountSubscription(models.Model):
                      JOIN microsoft_contacts_account a ON a.id = s.account_id
                     WHERE %s AND s.pending_since <= %s""",
                 self._pending_sql(),
-                now - self._notification_debounce(),
+                max(now, precise_now()) - self._notification_debounce(),
             )
         )
         return [row[0] for row in self.env.cr.fetchall()]
@@ -222,6 +227,20 @@ class MicrosoftContactsAccountSubscription(models.Model):
             self.env.cr.commit()  # nothing written yet; the next read sees what came since
             time.sleep(seconds)
 
+    def _run_locked(self, trigger_user, confirm_deletions, chosen):
+        """A run serves the notifications received before it starts: it commits this mark
+        before it reads Outlook's changes."""
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE microsoft_contacts_account SET notifications_served_at = %s WHERE id = %s",
+                precise_now(),
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["notifications_served_at"])
+        return super()._run_locked(trigger_user, confirm_deletions, chosen)
+
     def _sync_outlook(self, trigger_user=None, confirm_deletions=False, chosen=None):
         """After a run: a notification that came during it queues the next one, and a folder
         without a subscription (the first sync made it, or it changed) gets one soon."""
@@ -258,14 +277,14 @@ class MicrosoftContactsAccountSubscription(models.Model):
         Sub = self.env["microsoft.contacts.subscription"].sudo()
         now = fields.Datetime.now()
         if not self._notifications_enabled():
-            leftovers = Sub.search([], limit=SUBSCRIPTION_BATCH)
-            for account in leftovers.account_id:
+            accounts = Sub.search([], limit=SUBSCRIPTION_BATCH).account_id
+            for account in accounts:
                 account._unsubscribe(self.env._("change notifications were turned off"))
                 self._commit_if_allowed()
             self._set_notification_error(False)
             remaining = Sub.search_count([])
-            self.env["ir.cron"]._notify_progress(done=len(leftovers), remaining=remaining)
-            return len(leftovers.account_id)
+            self.env["ir.cron"]._notify_progress(done=len(accounts), remaining=remaining)
+            return len(accounts)
         try:
             urls = self._notification_urls()
         except UserError as error:

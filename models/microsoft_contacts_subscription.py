@@ -7,18 +7,26 @@ microsoft_contacts_account_subscription.py subscribes, renews and deletes; the p
 
 Debounce without a lock: a notification writes only this row (`notified_at`, and
 `pending_since` when no notification was waiting yet); a run writes only its account row
-(`last_sync_at`, at its start, committed before it reads Outlook's changes). A notification is
-waiting while `pending_since >= last_sync_at`: the next run serves it, and the route never
-waits for a running sync to commit.
+(`notifications_served_at`, at its start, committed before it reads Outlook's changes). A
+notification is waiting while `pending_since > notifications_served_at` (both to the
+microsecond): the next run serves it, and the route never waits for a running sync to commit.
 """
 
 import hmac
 import logging
+from datetime import datetime, timezone
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
+
+
+def precise_now():
+    """UTC now to the microsecond (Odoo's fields.Datetime.now() drops them): a notification
+    and the start of a run in the same second must still be told apart."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
 
 # States in which Graph's notifications for a subscription are acted on.
 LIVE_STATES = ("active", "renew")
@@ -138,7 +146,7 @@ class MicrosoftContactsSubscription(models.Model):
 
     def _mark_pending(self):
         """Note the notification; a run is queued when none was waiting for these accounts."""
-        now = fields.Datetime.now()
+        now = precise_now()
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -146,8 +154,8 @@ class MicrosoftContactsSubscription(models.Model):
                       SET notified_at = %(now)s,
                           pending_since = CASE
                               WHEN s.pending_since IS NULL
-                                OR (a.last_sync_at IS NOT NULL
-                                    AND s.pending_since < a.last_sync_at)
+                                OR (a.notifications_served_at IS NOT NULL
+                                    AND s.pending_since <= a.notifications_served_at)
                               THEN %(now)s ELSE s.pending_since END
                      FROM microsoft_contacts_account a
                     WHERE a.id = s.account_id AND s.id IN %(ids)s
