@@ -3,7 +3,7 @@
 Graph calls this Odoo back when a contact of the synced folder changes, instead of waiting for
 the next scheduled delta run. What lives here is the part without Odoo:
 
-- `SubscriptionClient`: create, renew, reauthorize and delete a subscription through the
+- `SubscriptionClient`: subscribe, renew (which reauthorizes) and delete a subscription through the
   account's `GraphClient` (paced per mailbox, typed errors like every other Graph call);
 - `notification_urls`: the two public HTTPS addresses Graph posts to, from this Odoo's address;
 - `parse_notifications`: the few facts a notification payload is trusted for (which
@@ -139,7 +139,7 @@ class SubscriptionClient:
         self.client = client
         self._now = now
 
-    def create(
+    def subscribe(
         self,
         folder_id: str,
         notification_url: str,

@@ -224,7 +224,8 @@ class MicrosoftContactsAccountSubscription(models.Model):
             return
         seconds = (due - fields.Datetime.now()).total_seconds()
         if 0 < seconds <= self._notification_debounce().total_seconds() + 1:
-            self.env.cr.commit()  # nothing written yet; the next read sees what came since
+            # Nothing is written yet: the commit only lets the next read see what came since.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
             time.sleep(seconds)
 
     def _run_locked(self, trigger_user, confirm_deletions, chosen):
@@ -408,7 +409,7 @@ class MicrosoftContactsAccountSubscription(models.Model):
     def _subscribe(self, client, urls, now):
         self.ensure_one()
         client_state = new_client_state()
-        created = client.create(self.folder_id, urls[0], urls[1], client_state)
+        created = client.subscribe(self.folder_id, urls[0], urls[1], client_state)
         self.env["microsoft.contacts.subscription"].sudo().create(
             {
                 "account_id": self.id,
@@ -483,7 +484,7 @@ class MicrosoftContactsAccountSubscription(models.Model):
     @api.model
     def _commit_if_allowed(self):
         if self._sync_auto_commit():
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     # -- the ways out ---------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ def test_create_renew_delete(subscribed):
     sim, subs = subscribed["sim"], subscribed["subscriptions"]
     url, lifecycle = subscribed["urls"]
     state = new_client_state()
-    sub = subs.create(subscribed["folder"], url, lifecycle, state)
+    sub = subs.subscribe(subscribed["folder"], url, lifecycle, state)
     assert sub.resource == contacts_resource(subscribed["folder"])
     assert sub.notification_url == url
     # At Graph's maximum for Outlook contacts, less the margin for clock skew.
@@ -106,7 +106,7 @@ def test_a_shorter_maximum_is_asked_again_with_the_older_limit(subscribed):
     sim, subs = subscribed["sim"], subscribed["subscriptions"]
     sim.configure(subscription_max_minutes=4230)
     url, lifecycle = subscribed["urls"]
-    sub = subs.create(subscribed["folder"], url, lifecycle, new_client_state())
+    sub = subs.subscribe(subscribed["folder"], url, lifecycle, new_client_state())
     assert sub.expires_at - subscribed["now"] <= timedelta(minutes=4230)
     assert subs.renew(sub.id).expires_at == sub.expires_at
 
@@ -116,7 +116,7 @@ def test_an_unreachable_endpoint_is_a_bad_request(subscribed):
     subscribed["server"].close()
     url, lifecycle = subscribed["urls"]
     with pytest.raises(BadRequestError, match="validation request failed"):
-        subs.create(subscribed["folder"], url, lifecycle, new_client_state())
+        subs.subscribe(subscribed["folder"], url, lifecycle, new_client_state())
     assert subscribed["sim"].subscriptions() == []
 
 
