@@ -206,6 +206,8 @@ class MicrosoftContactsAccountSubscription(models.Model):
     def _requested_sync_domain(self, now):
         """Accounts Graph notified, past the debounce delay, are served with the requested."""
         domain = super()._requested_sync_domain(now)
+        if not self._notifications_enabled():
+            return domain
         notified = self._notified_due_account_ids(now)
         return ["|", ("id", "in", notified), *domain] if notified else domain
 
@@ -213,7 +215,7 @@ class MicrosoftContactsAccountSubscription(models.Model):
     def _cron_sync_accounts(self):
         """A worker woken by a notification waits out the debounce delay (a few seconds),
         then syncs the account as a requested one."""
-        if self._sync_auto_commit():
+        if self._sync_auto_commit() and self._notifications_enabled():
             self._wait_for_notified_accounts()
         return super()._cron_sync_accounts()
 
@@ -231,6 +233,8 @@ class MicrosoftContactsAccountSubscription(models.Model):
     def _run_locked(self, trigger_user, confirm_deletions, chosen):
         """A run serves the notifications received before it starts: it commits this mark
         before it reads Outlook's changes."""
+        if not self._notifications_enabled():
+            return super()._run_locked(trigger_user, confirm_deletions, chosen)
         self.flush_recordset()
         self.env.cr.execute(
             SQL(
