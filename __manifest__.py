@@ -24,7 +24,7 @@
         "views/res_users_views.xml",
         "views/res_partner_contacts_views.xml",
         "views/res_config_settings_views.xml",
-        "views/res_config_settings_notifications_views.xml",
+        "views/microsoft_contacts_notifications_views.xml",
         "views/templates.xml",
         "wizard/microsoft_contacts_sync_preview_views.xml",
     ],

@@ -13,6 +13,7 @@ from odoo.sql_db import Cursor
 from odoo.tests import HttpCase, tagged
 from odoo.tools import SQL, mute_logger
 
+from .. import uninstall_hook
 from ..controllers.notifications import LIMITER
 from ..graph.subscriptions import LIFECYCLE_PATH, NOTIFICATION_PATH
 from .common import HTTP_TAG, OutlookSyncCase, person
@@ -397,7 +398,7 @@ class TestChangeNotifications(OutlookSyncCase, HttpCase):
 
     def test_uninstall_deletes_the_subscriptions(self):
         self._subscribed()
-        self.env["microsoft.contacts.account"]._uninstall_subscriptions()
+        uninstall_hook(self.env)
         self.assertEqual(self._sim_subscriptions(), [])
         self.assertFalse(self.Sub.search([]))
 
