@@ -190,6 +190,19 @@ class TestChangeNotifications(OutlookSyncCase, HttpCase):
         # Served: the next call has nothing to do for this account.
         self.assertEqual(self.env["microsoft.contacts.account"]._cron_sync_accounts(), 0)
 
+    def test_a_duplicated_notification_makes_one_run(self):
+        self._subscribed()
+        self.simulator._call("POST", "notification_faults", json={"kind": "duplicate"})
+        self.mailbox.edit(self._ada_item()["id"], jobTitle="Countess")
+        log = self._deliveries(2)
+        self.assertEqual([entry["status"] for entry in log], [202, 202])
+        runs = self.account.sync_run_ids
+        Account = self.env["microsoft.contacts.account"]
+        self.assertEqual(Account._cron_sync_accounts(), 1)
+        self.assertEqual(Account._cron_sync_accounts(), 0)
+        self.assertEqual(len(self.account.sync_run_ids - runs), 1)
+        self.assertEqual(self._partners("ada@example.com").function, "Countess")
+
     def test_several_notifications_make_one_run(self):
         sub = self._subscribed()
         self.env["ir.config_parameter"].sudo().set_param(
