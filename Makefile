@@ -11,6 +11,8 @@
 #               members: first import, delta, the same changes read whole (needs Odoo)
 #   make bench-sync   Outlook contacts sync of 1,000 partners: push, incremental, no-op; pushes
 #               paced to 100 / 50 / 10 % of Outlook's limit and from a 90 % spent window
+#   make bench-notify  the time from a change in Outlook (the simulator) to the change in Odoo
+#               through Graph change notifications, a real Odoo with its cron threads (needs Odoo)
 #   make bench-scale  many accounts (BENCH_ACCOUNTS=200 x BENCH_CONTACTS=1000) synced by
 #               BENCH_WORKERS=2 cron workers, BENCH_CYCLES=3 cycles of 1 % churn (needs Odoo)
 #   make odoo   Odoo 18.0 fetched with git (shallow) into ODOO_PATH, else ../odoo, where the
@@ -24,7 +26,7 @@ VENV ?= .venv
 export ODOO_PATH PYTHON VENV
 
 .PHONY: test test-unit test-odoo lint venv clean demo demo-check demo-screenshots bench-directory \
-	bench-sync bench-scale odoo
+	bench-sync bench-scale bench-notify odoo
 
 test:
 	@bash tools/run_tests.sh all
@@ -53,6 +55,9 @@ bench-sync:
 
 bench-scale:
 	@bash tools/bench_scale.sh
+
+bench-notify:
+	@bash tools/bench_notify.sh
 
 # DEMO_PORT (Odoo, default 8069) and DEMO_SIM_PORT (the simulator, default 8443) move the ports.
 demo:

@@ -16,6 +16,7 @@
         "security/microsoft_contacts_security.xml",
         "data/microsoft_contacts_data.xml",
         "data/mail_activity_type_data.xml",
+        "data/microsoft_contacts_notifications_data.xml",
         "views/microsoft_contacts_account_views.xml",
         "views/microsoft_contacts_sync_run_views.xml",
         "views/microsoft_contacts_sync_run_report_views.xml",
@@ -26,9 +27,11 @@
         "views/res_partner_contacts_views.xml",
         "views/microsoft_contacts_field_direction_views.xml",
         "views/res_config_settings_views.xml",
+        "views/microsoft_contacts_notifications_views.xml",
         "views/templates.xml",
         "wizard/microsoft_contacts_sync_preview_views.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "assets": {
         "web.assets_backend": [
             "microsoft_contacts/static/src/**/*",

@@ -6,6 +6,7 @@ from . import microsoft_contacts_account_schedule
 from . import microsoft_contacts_account_sync_request
 from . import microsoft_contacts_account_left_out
 from . import microsoft_contacts_account_default_folder
+from . import microsoft_contacts_account_subscription
 from . import microsoft_contacts_outlook_sync
 from . import microsoft_contacts_outlook_sync_read
 from . import microsoft_contacts_outlook_sync_odoo
@@ -29,7 +30,9 @@ from . import microsoft_contacts_sync_run_line_undo
 from . import microsoft_contacts_sync_run_undo
 from . import microsoft_contacts_outlook_sync_undo
 from . import microsoft_contacts_sync_retry
+from . import microsoft_contacts_subscription
 from . import res_config_settings
+from . import res_config_settings_notifications
 from . import res_partner
 from . import res_partner_category
 from . import res_users

@@ -67,7 +67,7 @@ class MicrosoftContactsAccountSync(models.Model):
         ]
         # Paused runs go on first, then what users asked for, then the due ones.
         requested = self.sudo().search(
-            [*ready, "|", ("resume_at", "!=", False), ("sync_requested_by_id", "!=", False)],
+            [*ready, *self._requested_sync_domain(now)],
             order="resume_at asc nulls last, write_date, id",
         )
         # The first ones in line are enough: a call syncs one, the others are busy elsewhere.
@@ -106,6 +106,11 @@ class MicrosoftContactsAccountSync(models.Model):
             return done
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
         return done
+
+    @api.model
+    def _requested_sync_domain(self, now):
+        """The accounts served before the due ones: paused runs, and syncs users asked for."""
+        return ["|", ("resume_at", "!=", False), ("sync_requested_by_id", "!=", False)]
 
     def _sync_outlook(self, trigger_user=None, confirm_deletions=False, chosen=None):
         """Run one sync; returns the run, or None when another worker holds the account.

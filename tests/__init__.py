@@ -31,3 +31,4 @@ from . import test_outlook_sync_pacing
 from . import test_sync_control
 from . import test_outlook_fidelity
 from . import test_outlook_sync_photos
+from . import test_change_notifications

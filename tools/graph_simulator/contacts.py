@@ -186,10 +186,12 @@ def _display_name(c):
 
 
 def touch(sim, mb, c):
+    change = "created" if "_seq" not in c else "updated"
     mb["seq"] += 1
     c["_seq"] = mb["seq"]
     c["changeKey"] = sim.change_key()
     c["lastModifiedDateTime"] = sim.iso()
+    sim._contact_changed(mb, c, change)  # change notifications (subscriptions.py)
 
 
 def _apply(c, fields, ext, creating):
@@ -233,6 +235,7 @@ def delete_contact(sim, mb, cid):
     c = mb["contacts"].pop(cid)
     mb["seq"] += 1
     mb["tombstones"].setdefault(c["_folder"], {})[cid] = mb["seq"]
+    sim._contact_changed(mb, c, "deleted")  # change notifications (subscriptions.py)
 
 
 def render(c, select=None, expand=None):

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlencode
 
 from graph_simulator import categories as cats
 from graph_simulator import contacts as cm
+from graph_simulator import subscriptions
 from graph_simulator.common import USER_ATTRS, GraphError, Headers, Request, Response
 from graph_simulator.odata import (
     ODataError,
@@ -65,6 +66,8 @@ def handle(sim, req):
         sim._count(req.method, req.path, resp.status, None, "unauthenticated")
         return resp
     segs = segments(req.path)
+    if segs and segs[0].lower() == "subscriptions":
+        return subscriptions.handle(sim, req, principal, segs)
     if [s.lower() for s in segs] == ["$batch"]:
         if req.method != "POST":
             return error_response(sim, GraphError(405, "MethodNotAllowed", "Use POST for $batch."))

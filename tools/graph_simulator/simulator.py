@@ -16,7 +16,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from graph_simulator import admin, categories, graph, login
+from graph_simulator import admin, categories, graph, login, subscriptions
 from graph_simulator import contacts as contact_model
 from graph_simulator.common import STATUS_CODES, USER_ATTRS, GraphError, Response
 from graph_simulator.server import make_server
@@ -52,6 +52,8 @@ DEFAULTS = {
     "admin_consent_required": False,
     # The largest photo PUT accepted (Graph refuses request bodies of 4 MB and more: 413).
     "photo_max_bytes": 4 * 1024 * 1024,
+    # change notifications (subscriptions.py)
+    **subscriptions.DEFAULTS,
 }
 
 
@@ -78,11 +80,12 @@ NOT_STATE = frozenset(
         "_snapshots",
         "_request",
         "_generation",
+        "_notifier",
     }
 )
 
 
-class GraphSimulator:
+class GraphSimulator(subscriptions.SubscriptionsMixin):
     """A local HTTPS Microsoft login + Microsoft Graph stand-in. See README.md."""
 
     def __init__(self, seed=0, time_scale=1.0, state_dir=None):
@@ -124,6 +127,7 @@ class GraphSimulator:
     def stop(self):
         if self._server is None:
             return
+        self._stop_notifier()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -204,6 +208,7 @@ class GraphSimulator:
                 "faults_injected": 0,
                 "throttle_extensions": 0,
             }
+            self._reset_subscriptions()
 
     def snapshot(self, name):
         """Remember the whole simulated world under `name` (reset() keeps snapshots).
@@ -224,6 +229,7 @@ class GraphSimulator:
                 delattr(self, key)
             for key, value in copy.deepcopy(state).items():
                 setattr(self, key, value)
+            self._forget_pending_notifications()
 
     def configure(self, **options):
         with self._lock:
@@ -934,6 +940,8 @@ class GraphSimulator:
     # ------------------------------------------------------------------ dispatch
     def dispatch(self, req):
         """Entry point for one HTTP request; returns a Response."""
+        if req.path.startswith("/_relay/"):
+            return subscriptions.relay(self, req)
         if req.path.startswith("/_sim/") or req.path == "/_sim":
             try:
                 return admin.handle(self, req)
