@@ -1,11 +1,15 @@
 """Which way each mapped field travels, set by administrators (as Dynamics 365's Outlook
-synchronization settings offer): one row per field of sync.mapping.FIELDS."""
+synchronization settings offer): one row per field of sync.mapping.FIELDS, and the photo."""
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..sync.mapping import FIELDS
 from ..sync.merge import NOT_SYNCED, ODOO_TO_OUTLOOK, OUTLOOK_TO_ODOO, TWO_WAY
+from ..sync.photo import PHOTO
+
+# (field, label) of what travels: the mapped fields, in their order, then the photo.
+DIRECTED_FIELDS = (*((f.merge, f.label) for f in FIELDS), (PHOTO, "photo"))
 
 FIELD_DIRECTION_SELECTION = [
     (TWO_WAY, "Both ways"),
@@ -46,8 +50,8 @@ class MicrosoftContactsFieldDirection(models.Model):
 
     @api.model
     def _selection_field_key(self):
-        """The mapped fields (sync.mapping.FIELDS), in their order."""
-        return [(f.merge, f.label[:1].upper() + f.label[1:]) for f in FIELDS]
+        """The mapped fields (sync.mapping.FIELDS) in their order, then the photo."""
+        return [(key, label[:1].upper() + label[1:]) for key, label in DIRECTED_FIELDS]
 
     @api.depends("field_key")
     def _compute_fixed(self):
@@ -70,14 +74,13 @@ class MicrosoftContactsFieldDirection(models.Model):
         at the next module update, or when the list is opened)."""
         rows = self.sudo().with_context(active_test=False).search([])
         have = {row.field_key: row for row in rows}
-        for sequence, mapped in enumerate(FIELDS):
-            if mapped.merge in have:
-                if have[mapped.merge].sequence != sequence:
-                    have[mapped.merge].sequence = sequence
+        for sequence, (key, _label) in enumerate(DIRECTED_FIELDS):
+            if key in have and have[key].sequence != sequence:
+                have[key].sequence = sequence
         missing = [
-            {"field_key": mapped.merge, "sequence": sequence}
-            for sequence, mapped in enumerate(FIELDS)
-            if mapped.merge not in have
+            {"field_key": key, "sequence": sequence}
+            for sequence, (key, _label) in enumerate(DIRECTED_FIELDS)
+            if key not in have
         ]
         if missing:
             self.sudo().create(missing)
@@ -88,7 +91,7 @@ class MicrosoftContactsFieldDirection(models.Model):
         """The settings as the planner takes them: (field, direction) of the fields that do
         not travel both ways."""
         rows = self.sudo().search_read([("direction", "!=", TWO_WAY)], ["field_key", "direction"])
-        known = {f.merge for f in FIELDS}
+        known = {key for key, _label in DIRECTED_FIELDS}
         return tuple(
             sorted((r["field_key"], r["direction"]) for r in rows if r["field_key"] in known)
         )

@@ -20,7 +20,14 @@ import io
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .merge import CONFLICT_ODOO, ODOO_TO_OUTLOOK, OUTLOOK_TO_ODOO, TWO_WAY, _policy_winner
+from .merge import (
+    CONFLICT_ODOO,
+    NOT_SYNCED,
+    ODOO_TO_OUTLOOK,
+    OUTLOOK_TO_ODOO,
+    TWO_WAY,
+    _policy_winner,
+)
 
 PHOTO = "photo"  # the photo's name in changes, conflicts and labels
 PHOTO_LABEL = "photo"
@@ -138,6 +145,10 @@ def decide_photo(base: PhotoBase | None, odoo: str, outlook: str, rule: PhotoRul
     photos both stay: nobody's photo is replaced on a guess.
     """
     seen = PhotoBase(odoo, outlook)
+    if rule.direction == NOT_SYNCED and base is not None and base.known:
+        # Not synced (its field direction): the last synced photos stay the starting point,
+        # so that changes made meanwhile travel once the photo is synced again.
+        return PhotoDecision(None, base, seen)
     if odoo == outlook:  # the same file, or no photo on either side
         return PhotoDecision(None, seen, seen)
     to_outlook = rule.direction in (TWO_WAY, ODOO_TO_OUTLOOK)
@@ -209,8 +220,11 @@ def photo_step(
     ``outlook``: Outlook's checksum when it was read; ``read``: the item changed (it is in the
     round) or is to be looked at again, so an unknown checksum is read by the adapter. An item
     that did not change holds the photo of the base; when the base does not know it, nothing
-    is decided on a guess (the adapter reads it later).
+    is decided on a guess (the adapter reads it later). A photo that is not synced (its
+    field direction) is not even read.
     """
+    if rule.direction == NOT_SYNCED:
+        return None
     if outlook is None:
         if read:
             return PhotoStep(base, odoo, None, rule)

@@ -824,7 +824,7 @@ class _Planner:
             )
         if self.photos is not None:
             # A new partner has no image: Outlook's photo, if any, fills it.
-            rule = PhotoRule(direction=self.policies.direction)
+            rule = PhotoRule(direction=self.policies.field_direction(PHOTO))
             step = photo_step(None, NO_PHOTO, self.photos.get(oid), rule, read=True)
             if step is not None:
                 self._add_photo(group, {"outlook_id": oid}, step, start)
@@ -924,7 +924,7 @@ class _Planner:
                 photo_base=no_photo,
             )
         if photo is not None and photo != NO_PHOTO:
-            rule = PhotoRule(direction=self.policies.direction)
+            rule = PhotoRule(direction=self.policies.field_direction(PHOTO))
             step = photo_step(no_photo, photo, NO_PHOTO, rule, read=False)
             self._add_photo(group, ids, step, start)
 
@@ -937,7 +937,7 @@ class _Planner:
             return
         pid, oid = pair.link.partner_id, pair.link.outlook_id
         rule = PhotoRule(
-            direction=self.policies.direction,
+            direction=self.policies.field_direction(PHOTO),
             conflict=self.policies.conflict,
             outlook_may_clear=self.policies.outlook_may_clear,
             odoo_locked=self.odoo.not_writable.get(pid, "") if self.policies.to_odoo else "",

@@ -179,7 +179,9 @@ class TestFieldDirections(OutlookSyncCase):
             self.Direction.search([("field_key", "=", key)]).direction = direction
 
     def test_a_row_for_each_mapped_field_and_the_settings_open_them(self):
-        self.assertEqual(self.Direction.search([]).mapped("field_key"), [f.merge for f in FIELDS])
+        self.assertEqual(
+            self.Direction.search([]).mapped("field_key"), [*(f.merge for f in FIELDS), "photo"]
+        )
         settings = self.env["res.config.settings"].create({})
         self.assertEqual(settings.microsoft_contacts_field_directions, "Every field both ways")
         action = settings.action_microsoft_contacts_field_directions()

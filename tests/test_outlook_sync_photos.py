@@ -202,6 +202,28 @@ class TestOutlookSyncPhotos(OutlookSyncCase):
         self.assertEqual(self._photo_lines(run).mapped("reason"), ["Odoo: photo updated"])
         self.assertEqual(run.count_updated, 1)
 
+    def test_the_photo_follows_its_own_direction_from_the_settings(self):
+        direction = self.env["microsoft.contacts.field.direction"]
+        direction._ensure_rows()
+        photo_row = direction.search([("field_key", "=", "photo")])
+        photo_row.direction = "odoo_to_outlook"
+        red, green = picture(), picture((20, 160, 20))
+        ada = self._partner("Ada Direction", "ada.direction@example.com", red)
+        self._synced()
+        (item,) = self._items("ada.direction@example.com")
+        self.assertEqual(self.mailbox.photo(item["id"]), red, "Odoo to Outlook")
+        self.mailbox.set_photo(item["id"], green)
+        self.account.conflict_policy = "outlook"
+        self._synced()
+        self.assertEqual(self._image(ada), red, "never written in Odoo, whatever the policy")
+
+        photo_row.direction = "not_synced"
+        ada.with_user(self.account_user).image_1920 = base64.b64encode(picture((9, 9, 200)))
+        before = self.simulator.stats()["by_kind"]
+        self._synced()
+        self.assertEqual(self._photo_requests(before), {}, "not synced: not even read")
+        self.assertEqual(self.mailbox.photo(item["id"]), green)
+
     def test_a_photo_removed_in_outlook_is_put_back_unless_outlook_may_clear(self):
         red = picture()
         ada = self._partner("Ada Photo", "ada.photo@example.com", red)

@@ -393,3 +393,53 @@ def test_other_formats_and_transparency_become_a_jpeg():
 def test_a_corrupt_image_is_refused_with_a_reason(data):
     with pytest.raises(PhotoError):
         prepare_photo(data)
+
+
+# --- the photo's own direction (Settings, Field by Field) -----------------------------------
+
+
+def photo_way(direction, account_direction="two_way"):
+    return Policies(
+        sync_photos=True, direction=account_direction, field_directions=(("photo", direction),)
+    )
+
+
+def test_a_photo_not_synced_is_neither_read_nor_written_and_keeps_its_base():
+    part, item, link = photo_pair(photo=B)
+    not_synced = photo_way("not_synced")
+    assert kinds(plan(not_synced, links=[link], partners=[part])) == [UNCHANGED]
+    edited = {**item, "changeKey": "ck2"}
+    p = plan(not_synced, links=[link], partners=[part], items=[edited])
+    assert READ_PHOTO not in kinds(p) and not any(a.photo for a in p.actions)
+    # Synced again: the change made meanwhile (Odoo's B over the base A) travels.
+    again = plan(PHOTOS, links=[link], partners=[part])
+    assert kinds(again) == [UPDATE_OUTLOOK_PHOTO]
+
+
+def test_a_photo_set_odoo_to_outlook_is_never_written_in_odoo():
+    part, item, link = photo_pair(photo=A)
+    edited = {**item, "changeKey": "ck2"}
+    odoo_only = photo_way("odoo_to_outlook")
+    p = plan_with_photos(
+        {"O1": B}, links=[link], partners=[part], items=[edited], policies=odoo_only
+    )
+    assert UPDATE_ODOO_PHOTO not in kinds(p)
+    part, _item, link = photo_pair(photo=B)
+    assert kinds(plan(odoo_only, links=[link], partners=[part])) == [UPDATE_OUTLOOK_PHOTO]
+
+
+def test_a_photo_set_outlook_to_odoo_is_never_written_in_outlook():
+    part, _item, link = photo_pair(photo=B)
+    outlook_only = photo_way("outlook_to_odoo")
+    assert UPDATE_OUTLOOK_PHOTO not in kinds(plan(outlook_only, links=[link], partners=[part]))
+    # ... and the account's direction applies on top of the photo's own.
+    part, item, link = photo_pair(photo=A)
+    edited = {**item, "changeKey": "ck2"}
+    p = plan_with_photos(
+        {"O1": B},
+        links=[link],
+        partners=[part],
+        items=[edited],
+        policies=photo_way("outlook_to_odoo", "odoo_to_outlook"),
+    )
+    assert UPDATE_ODOO_PHOTO not in kinds(p) and UPDATE_OUTLOOK_PHOTO not in kinds(p)
