@@ -279,6 +279,7 @@ class MicrosoftContactsOutlookSyncUndo(models.AbstractModel):
         resolver, region = self._lookups(job)
         partners = self._undo_partners(work, pids)
         rights = self._user_rights(job, sorted(partners))
+        not_archivable = {**self._synced_by_others(job, pids), **rights["not_archivable"]}
         touched_partners, touched_items = self._touched_later(work, pids, oids)
         return su.plan_undo(
             entries,
@@ -288,10 +289,36 @@ class MicrosoftContactsOutlookSyncUndo(models.AbstractModel):
             touched_items=touched_items,
             undone=self._lines_undone(run),
             not_writable=rights["not_writable"],
-            not_archivable=rights["not_archivable"],
+            not_archivable=not_archivable,
             database_uuid=self._database_uuid(),
             ctx=MappingContext(resolver, region, sync_categories=True),
         )
+
+    @api.model
+    def _synced_by_others(self, job, pids):
+        """Partners another user's Outlook holds too: an undo never archives them, since
+        their sync would then delete that user's own Outlook contact (R9)."""
+        others = {}
+        for model in ("microsoft.contacts.link", "microsoft.contacts.default.folder.link"):
+            rows = (
+                self.env[model]
+                .sudo()
+                .search_read(
+                    [
+                        ("partner_id", "in", pids),
+                        ("account_id", "!=", job.account.id),
+                        ("detached", "=", False),
+                    ],
+                    ["partner_id"],
+                    load=None,
+                )
+            )
+            for row in rows:
+                others[row["partner_id"]] = self.env._(
+                    "another user syncs this contact with their Outlook; archiving it would "
+                    "delete it there"
+                )
+        return others
 
     @api.model
     def _undo_partners(self, work, pids):

@@ -333,6 +333,31 @@ class TestUndoRun(UndoCase):
         with self.assertRaisesRegex(UserError, "not undone in turn"):
             undo.with_user(self.account_user).action_undo()
 
+    def test_a_partner_another_user_syncs_since_is_never_archived_by_an_undo(self):
+        self._seed([person("Olga", "Outlook", "olga.undo@example.com")])
+        run = self._synced()
+        olga = self._partners("olga.undo@example.com")
+        colleague = new_test_user(
+            self.env, login="undo_other_owner", groups="base.group_user,base.group_partner_manager"
+        )
+        other = self.env["microsoft.contacts.account"].create({"user_id": colleague.id})
+        # The colleague's sync paired Olga with a contact they typed in their own Outlook.
+        self.env["microsoft.contacts.link"].create(
+            {
+                "account_id": other.id,
+                "partner_id": olga.id,
+                "partner_ref": olga.id,
+                "outlook_id": "AAMk-colleague-olga",
+            }
+        )
+
+        undo = self._undo(run)
+
+        self.assertTrue(olga.active, "their sync would delete the colleague's own contact")
+        (line,) = self._lines(undo, olga)
+        self.assertEqual(line.status, "failed")
+        self.assertIn("another user syncs this contact", line.reason)
+
     def test_an_undo_that_lost_its_link_in_a_crash_makes_no_second_copy(self):
         bert = self.Partner.create({"name": "Bert Crash", "email": "bert.crash@example.com"})
         self._pushed(bert)
