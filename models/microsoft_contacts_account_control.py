@@ -77,6 +77,25 @@ class MicrosoftContactsAccountControl(models.Model):
                 account._request_sync(self.env.user)
         return True
 
+    def _check_may_write_outlook(self):
+        """What the user asks by hand (a preview's Apply, an undo) waits like the background
+        sync: nothing is written for an account that is paused or not connected."""
+        for account in self.sudo():
+            if account.state == "paused":
+                raise UserError(
+                    self.env._(
+                        "The Outlook sync of %s is paused: resume it first.",
+                        account.user_id.name,
+                    )
+                )
+            if account.state != "connected":
+                raise UserError(
+                    self.env._(
+                        "The Outlook sync of %s is not connected: connect it first.",
+                        account.user_id.name,
+                    )
+                )
+
     # -- a held run is never silent -------------------------------------------------------
 
     def _tell_held_run(self, run, toast=True):

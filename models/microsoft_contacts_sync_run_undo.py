@@ -122,6 +122,7 @@ class MicrosoftContactsSyncRunUndo(models.Model):
                     self.account_id.sudo().user_id.name,
                 )
             )
+        self.account_id._check_may_write_outlook()
         if self.source == "undo":
             raise UserError(
                 self.env._(

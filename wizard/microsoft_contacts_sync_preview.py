@@ -261,6 +261,7 @@ class MicrosoftContactsSyncPreview(models.TransientModel):
         self.ensure_one()
         account = self.account_id
         account._check_can_manage()
+        account._check_may_write_outlook()
         if self.error:
             raise UserError(self.env._("This preview could not be computed: %s", self.error))
         if account._is_sync_running():
