@@ -3,16 +3,13 @@
 The names on contacts (`categories`) are plain text; the master list gives each name its
 colour. Reading needs the delegated permission MailboxSettings.Read, writing
 MailboxSettings.ReadWrite (a token without it gets ForbiddenError). Graph cannot rename a
-category: a new one is created and the old one deleted.
+category: the sync creates the new name and leaves the old one to the user.
 """
 
 from __future__ import annotations
 
-import contextlib
-from urllib.parse import quote
-
 from .client import GraphClient
-from .errors import BadRequestError, NotFoundError
+from .errors import BadRequestError
 
 PATH = "/me/outlook/masterCategories"
 
@@ -33,8 +30,3 @@ class MasterCategories:
             if error.status == 409:  # ErrorAlreadyExists: made meanwhile, by anyone
                 return None
             raise
-
-    def delete(self, category_id: str) -> None:
-        """Remove a category from the list (already gone counts as done)."""
-        with contextlib.suppress(NotFoundError):
-            self.client.delete(f"{PATH}/{quote(category_id, safe='')}")

@@ -46,7 +46,8 @@ class MicrosoftContactsOutlookSyncCategories(models.AbstractModel):
     @api.model
     def _ensure_master_categories(self, job, plan):
         """Before the contacts are written: the categories of the Odoo tags they carry exist
-        in Outlook's master list, in their tag's colour, and renamed tags are renamed there.
+        in Outlook's master list, in their tag's colour (a renamed tag's in its old
+        category's colour; the old category stays, it is the user's).
         Returns a note for the run when the mailbox refused it."""
         if job.dry_run or not job.target.writes_outlook or not job.policies.sync_categories:
             return ""
@@ -71,8 +72,6 @@ class MicrosoftContactsOutlookSyncCategories(models.AbstractModel):
             todo = plan_master_categories(master.list(), wanted, pairs)
             for name, color in todo.create:
                 master.add(name, color)
-            for category_id in todo.delete:
-                master.delete(category_id)
         except (AuthExpiredError, PacingDeadlineError):
             raise
         except ForbiddenError:

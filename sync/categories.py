@@ -36,13 +36,12 @@ def category_color(odoo_color: int | None) -> str:
 
 @dataclass(frozen=True)
 class MasterCategoryPlan:
-    """Categories to add to the master list (name, colour), then ids to delete from it."""
+    """Categories to add to the master list: (name, colour)."""
 
     create: tuple[tuple[str, str], ...] = ()
-    delete: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.create or self.delete)
+        return bool(self.create)
 
 
 def plan_master_categories(
@@ -54,33 +53,28 @@ def plan_master_categories(
 
     ``existing``: its categories ({id, displayName, color}); ``wanted``: name -> colour of the
     tags the run writes to Outlook; ``renames``: (old name, new name) of tags renamed in Odoo,
-    oldest first. A renamed tag's category gets the new name (Graph cannot rename: the new
-    one is created with the old one's colour, the old one deleted); a wanted name missing
-    from the list is created in its tag's colour. Existing categories keep their colour (a
-    user may recolour them in Outlook). Names compare without case, as Outlook does.
+    oldest first. A wanted name missing from the list is created in its tag's colour, or in
+    the colour of the category its tag had before a rename (Graph cannot rename a category).
+    Nothing is deleted: the old category may colour the user's mails and events, and the
+    list is theirs. Existing categories keep their colour (a user may recolour them in
+    Outlook). Names compare without case, as Outlook does.
     """
     by_name: dict[str, dict] = {}
     for category in existing:
         name = category.get("displayName")
         if isinstance(name, str) and name.strip():
             by_name.setdefault(name.casefold(), dict(category))
-    create: dict[str, tuple[str, str]] = {}
-    delete: list[str] = []
+    inherited: dict[str, str] = {}  # new name -> the colour its tag's category had
     for old, new in renames:
         if not old or not new or old.casefold() == new.casefold():
             continue
-        gone = by_name.pop(old.casefold(), None)
-        if gone is None:
-            continue
-        if gone.get("id"):
-            delete.append(gone["id"])
-        create.pop(old.casefold(), None)  # made by an earlier rename of this plan: never sent
-        if new.casefold() not in by_name:
-            color = gone.get("color") if isinstance(gone.get("color"), str) else "none"
-            by_name[new.casefold()] = {"displayName": new, "color": color}
-            create[new.casefold()] = (new, color)
+        color = inherited.pop(old.casefold(), None)
+        if color is None and old.casefold() in by_name:
+            color = by_name[old.casefold()].get("color")
+        if isinstance(color, str):
+            inherited[new.casefold()] = color
+    create: dict[str, tuple[str, str]] = {}
     for name, color in wanted.items():
         if name and name.strip() and name.casefold() not in by_name:
-            by_name[name.casefold()] = {"displayName": name, "color": color}
-            create[name.casefold()] = (name, color)
-    return MasterCategoryPlan(tuple(create.values()), tuple(dict.fromkeys(delete)))
+            create[name.casefold()] = (name, inherited.get(name.casefold(), color))
+    return MasterCategoryPlan(tuple(create.values()))

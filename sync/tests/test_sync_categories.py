@@ -30,13 +30,12 @@ def test_missing_categories_are_created_in_their_tags_colour():
 
 def test_a_renamed_tag_renames_its_category_keeping_its_colour():
     plan = plan_master_categories(LIST, {"Key Account": "preset9"}, [("vip", "Key Account")])
-    assert plan == MasterCategoryPlan(create=(("Key Account", "preset15"),), delete=("c2",))
-    # Renamed twice before a run: one category, under the last name.
-    twice = plan_master_categories(LIST, {}, [("VIP", "A"), ("A", "B")])
-    assert twice == MasterCategoryPlan(create=(("B", "preset15"),), delete=("c2",))
-    assert twice.delete == ("c2",)
-    # The new name exists already: the old one only goes.
-    merged = plan_master_categories(LIST, {}, [("VIP", "red category")])
-    assert merged == MasterCategoryPlan(delete=("c2",))
-    # Unknown to Outlook, or renamed in case only: nothing to do.
+    assert plan == MasterCategoryPlan(create=(("Key Account", "preset15"),))
+    # Renamed twice before a run: one category, under the last name, in the first colour.
+    twice = plan_master_categories(LIST, {"B": "preset9"}, [("VIP", "A"), ("A", "B")])
+    assert twice == MasterCategoryPlan(create=(("B", "preset15"),))
+    # The new name exists already: nothing to add. Nothing is ever deleted.
+    assert not plan_master_categories(LIST, {"red category": "preset9"}, [("VIP", "red category")])
+    # A renamed tag no contact of this run carries: this mailbox's list is left alone.
+    assert not plan_master_categories(LIST, {}, [("VIP", "Key Account")])
     assert not plan_master_categories(LIST, {}, [("Nope", "X"), ("VIP", "vip")])
