@@ -27,8 +27,12 @@ from ..graph.subscriptions import (
 
 _logger = logging.getLogger(__name__)
 
-# Graph posts small payloads; anything far larger is not from Graph.
+# Graph posts small payloads; anything far larger is not from Graph (werkzeug stops reading
+# a body past it, chunked or not).
 MAX_BODY_BYTES = 1024 * 1024
+# Distinct subscriptions one payload may name: Graph groups the changes of a few; a payload
+# naming more is not from Graph, and is refused before the database is asked anything.
+MAX_SUBSCRIPTIONS_PER_PAYLOAD = 100
 # Per subscription and per Odoo process (each prefork worker has its own): a burst of 20
 # payloads, then one a second. Graph batches changes, and every accepted one already queues
 # a full delta run, so this is far above what an honest mailbox needs.
@@ -57,6 +61,7 @@ class MicrosoftContactsNotifications(http.Controller):
         csrf=False,
         save_session=False,
         readonly=False,
+        max_content_length=MAX_BODY_BYTES,
     )
     def microsoft_contacts_notification(self, **_kwargs):
         httprequest = request.httprequest
@@ -76,13 +81,21 @@ class MicrosoftContactsNotifications(http.Controller):
             return _answer(400, "Not a notification payload")
         if skipped:
             _logger.info("Outlook change notification: %s malformed entries skipped", skipped)
-        allowed, waits = [], []
-        for notification in notifications:
-            ok, wait = LIMITER.allow(notification.subscription_id)
+        named = {n.subscription_id for n in notifications}
+        if len(named) > MAX_SUBSCRIPTIONS_PER_PAYLOAD:
+            _logger.warning(
+                "Outlook change notification refused: %s subscriptions in one payload", len(named)
+            )
+            return _answer(413, "Too many subscriptions")
+        # One token per subscription and payload, however many of its changes Graph grouped.
+        passed, waits = set(), []
+        for subscription_id in named:
+            ok, wait = LIMITER.allow(subscription_id)
             if ok:
-                allowed.append(notification)
+                passed.add(subscription_id)
             else:
                 waits.append(wait)
+        allowed = [n for n in notifications if n.subscription_id in passed]
         if not allowed:
             if waits:
                 _logger.info("Outlook change notifications over the rate limit: answered 429")

@@ -92,23 +92,16 @@ class MicrosoftContactsSubscription(models.Model):
         by_graph_id = {sub.graph_id: sub for sub in subscriptions}
         enabled = Account._notifications_enabled()
         changed, renew, removed = set(), set(), set()
+        unknown, forged = [], []  # logged once per payload, however many entries it holds
         for notification in notifications:
             sub = by_graph_id.get(notification.subscription_id)
             if sub is None:
-                _logger.warning(
-                    "Outlook change notification refused: unknown subscription %r",
-                    notification.subscription_id[:64],
-                )
+                unknown.append(notification.subscription_id[:64])
                 continue
             if not hmac.compare_digest(
                 (sub.client_state or "").encode(), (notification.client_state or "").encode()
             ):
-                _logger.warning(
-                    "Outlook change notification refused: wrong clientState for subscription "
-                    "%s (account %s)",
-                    sub.graph_id,
-                    sub.account_id.id,
-                )
+                forged.append(f"{sub.graph_id} (account {sub.account_id.id})")
                 continue
             account = sub.account_id
             if (
@@ -132,6 +125,20 @@ class MicrosoftContactsSubscription(models.Model):
                 changed.add(sub.id)  # changes may have gone unnotified meanwhile
             else:  # a change, or "missed": a delta run catches up either way
                 changed.add(sub.id)
+        if unknown:
+            _logger.warning(
+                "Outlook change notifications refused: %s entries for unknown subscriptions "
+                "(first: %r)",
+                len(unknown),
+                unknown[0],
+            )
+        if forged:
+            _logger.warning(
+                "Outlook change notifications refused: %s entries with a wrong clientState "
+                "(first: subscription %s)",
+                len(forged),
+                forged[0],
+            )
         if not (changed or renew or removed):
             return False
         if renew:
