@@ -15,7 +15,7 @@ best effort.
 
 import logging
 import time
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -40,10 +40,13 @@ ENABLED_PARAM = "microsoft_contacts.notifications"
 URL_PARAM = "microsoft_contacts.notification_url"
 DEBOUNCE_PARAM = "microsoft_contacts.notification_debounce"
 ERROR_PARAM = "microsoft_contacts.notification_last_error"
+# The longest a woken sync worker sleeps out a debounce delay in its cron thread.
+MAX_CRON_WAIT = 15
 DEFAULT_DEBOUNCE = 10  # seconds: notifications within this delay make one run
 MAX_DEBOUNCE = 300
 # Accounts whose subscription one cron call takes care of; the cron is called again for more.
 SUBSCRIPTION_BATCH = 50
+SUBSCRIPTION_RETRY = timedelta(minutes=15)
 # Subscribing or renewing may wait for Graph (and Graph for the handshake) this long.
 SUBSCRIPTION_CALL_SECONDS = 60
 # A deletion on the way out (Disconnect, reset, uninstall) never holds its caller longer.
@@ -60,6 +63,9 @@ class MicrosoftContactsAccountSubscription(models.Model):
     # When the last run started, to the microsecond: the notifications received before it are
     # served by it (see microsoft_contacts_subscription.py).
     notifications_served_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
+    # When the subscription cron last failed for this account: it waits SUBSCRIPTION_RETRY
+    # before the next try, behind the others, and never holds them back.
+    subscription_failed_at = fields.Datetime(groups="base.group_system", copy=False, readonly=True)
     outlook_changes_arrive = fields.Selection(
         [
             ("notified", "Within a minute (Outlook tells Odoo)"),
@@ -225,7 +231,9 @@ class MicrosoftContactsAccountSubscription(models.Model):
         if not due:
             return
         seconds = (due - fields.Datetime.now()).total_seconds()
-        if 0 < seconds <= self._notification_debounce().total_seconds() + 1:
+        # A cron thread waits a few seconds at most (other jobs need it); a longer delay is
+        # left to the trigger the route set for its end.
+        if 0 < seconds <= min(self._notification_debounce().total_seconds() + 1, MAX_CRON_WAIT):
             # Nothing is written yet: the commit only lets the next read see what came since.
             self.env.cr.commit()  # pylint: disable=invalid-commit
             time.sleep(seconds)
@@ -301,6 +309,7 @@ class MicrosoftContactsAccountSubscription(models.Model):
         done = 0
         for account in work[:SUBSCRIPTION_BATCH]:
             outcome = account._keep_subscription(now, urls)
+            account.sudo().subscription_failed_at = now if outcome != "ok" else False
             self._commit_if_allowed()
             done += 1
             if outcome == "unreachable":
@@ -311,7 +320,8 @@ class MicrosoftContactsAccountSubscription(models.Model):
 
     @api.model
     def _subscription_work(self, now, notification_url):
-        """The accounts whose subscription needs a Graph call, oldest need first."""
+        """The accounts whose subscription needs a Graph call: those that did not fail first,
+        then those that failed longest ago; one that failed within SUBSCRIPTION_RETRY waits."""
         Sub = self.env["microsoft.contacts.subscription"].sudo()
         wanted = self.sudo().search(
             [
@@ -323,26 +333,33 @@ class MicrosoftContactsAccountSubscription(models.Model):
             ],
             order="id",
         )
+        wanted_ids = set(wanted.ids)
         subs = Sub.search([])
-        held = subs.account_id
-        work = wanted - held
+        work_ids = wanted_ids - set(subs.account_id.ids)
         for sub in subs:
             account = sub.account_id
-            if account not in wanted:
+            if account.id not in wanted_ids:
                 # Gone from the sync (disconnected, reset): unsubscribe; an account waiting
                 # for a reconnect keeps it until it reconnects or it runs out.
-                if account.state == "not_connected" or not account.initial_sync_confirmed:
-                    work |= account
-                elif sub.expires_at and sub.expires_at <= now:
-                    work |= account
+                if (
+                    account.state == "not_connected"
+                    or not account.initial_sync_confirmed
+                    or (sub.expires_at and sub.expires_at <= now)
+                ):
+                    work_ids.add(account.id)
             elif (
                 sub.state != "active"
                 or sub.folder_id != account.folder_id
                 or sub.notification_url != notification_url
                 or sub._renewal_due(now)
             ):
-                work |= account
-        return work
+                work_ids.add(account.id)
+        work = self.sudo().browse(work_ids)
+        retry_from = now - SUBSCRIPTION_RETRY
+        work = work.filtered(
+            lambda a: not a.subscription_failed_at or a.subscription_failed_at <= retry_from
+        )
+        return work.sorted(lambda a: (a.subscription_failed_at or datetime.min, a.id))
 
     def _keep_subscription(self, now, urls):
         """Bring this account's subscriptions where they should be; returns what happened:
