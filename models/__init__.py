@@ -38,3 +38,4 @@ from . import res_partner_category
 from . import res_users
 from . import ir_http
 from . import ir_ui_menu
+from . import res_groups
