@@ -25,6 +25,7 @@ from ..sync.photo import (
     change_reason,
     photo_checksum,
     prepare_photo,
+    sent_base,
 )
 from .microsoft_contacts_outlook_sync_read import StoredLink
 
@@ -147,8 +148,12 @@ class MicrosoftContactsOutlookSyncPhoto(models.AbstractModel):
                     )
                 )
                 continue
-            sent = work.sent.checksum if work.sent else work.decision.base.outlook
-            work.base = PhotoBase(work.decision.base.odoo, sent)
+            # Outlook keeps the bytes sent, maybe re-encoded: what it holds when next read is
+            # that photo (sync.photo.sent_base), never a change to bring back into Odoo.
+            if work.sent:
+                work.base = sent_base(work.decision.base.odoo, work.sent.checksum)
+            else:  # a DELETE
+                work.base = PhotoBase(work.decision.base.odoo, work.decision.base.outlook)
             work.wrote = True
         return paused
 

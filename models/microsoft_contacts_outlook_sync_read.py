@@ -23,7 +23,7 @@ from ..sync.normalize import (
     national_tail,
     script_digits,
 )
-from ..sync.photo import NO_PHOTO, PhotoBase, photo_checksum
+from ..sync.photo import NO_PHOTO, PhotoBase, is_sent, photo_checksum
 
 _logger = logging.getLogger(__name__)
 
@@ -423,7 +423,8 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
     @api.model
     def _photo_checks(self, job, changes, in_scope):
         """Linked partners of the scope whose Outlook photo the sync does not know (pairs
-        synced before photos were, or whose photo could not be read): a few per run have their
+        synced before photos were, whose photo could not be read, or that it sent and has not
+        read back since: Graph may not report that write): a few per run have their
         Outlook photo read, in the order they were linked, whatever changed."""
         if not job.policies.sync_photos:
             return set()
@@ -439,7 +440,7 @@ class MicrosoftContactsOutlookSyncRead(models.AbstractModel):
                 break
             if link.detached or link.partner_id not in in_scope or link.outlook_id in touched:
                 continue
-            if link.photo is None or link.photo.outlook is None:
+            if link.photo is None or link.photo.outlook is None or is_sent(link.photo.outlook):
                 found.append(link.partner_id)
         return set(found)
 

@@ -30,6 +30,20 @@ from .merge import (
 )
 
 PHOTO = "photo"  # the photo's name in changes, conflicts and labels
+# Outlook's side of the base after the sync sent a photo: Outlook keeps what was sent, maybe
+# re-encoded, so the photo it holds when next read *is* that one (see sent_base).
+SENT = "sent:"
+
+
+def sent_base(odoo: str | None, checksum: str) -> PhotoBase:
+    """The base once a photo was sent to Outlook: Odoo's side, and a mark for Outlook's."""
+    return PhotoBase(odoo, SENT + checksum)
+
+
+def is_sent(value: str | None) -> bool:
+    return bool(value) and value.startswith(SENT)
+
+
 PHOTO_LABEL = "photo"
 NO_PHOTO = "none"  # the checksum of "no photo"
 
@@ -144,6 +158,10 @@ def decide_photo(base: PhotoBase | None, odoo: str, outlook: str, rule: PhotoRul
     before photos were), a photo held by one side only fills the other, and two different
     photos both stay: nobody's photo is replaced on a guess.
     """
+    if base is not None and is_sent(base.outlook):
+        # Outlook has held, since the sync sent it, the photo it holds now (however Exchange
+        # stored it): that is the base, so a re-encoded copy never overwrites Odoo's image.
+        base = PhotoBase(base.odoo, outlook)
     seen = PhotoBase(odoo, outlook)
     if rule.direction == NOT_SYNCED and base is not None and base.known:
         # Not synced (its field direction): the last synced photos stay the starting point,

@@ -116,6 +116,14 @@ class TestWhoMaySync(ControlCase):
         self.assertEqual(account.state, "not_connected")
         self.assertIn("may no longer sync", account.last_error)
 
+    def test_a_user_taken_out_from_the_groups_form_stops_at_once(self):
+        self._restrict()
+        account = self.env["microsoft.contacts.account"].create({"user_id": self.allowed.id})
+        account.sudo().write({"state": "connected", "initial_sync_confirmed": True})
+        self.group.write({"users": [Command.unlink(self.allowed.id)]})
+        self.assertEqual(account.state, "not_connected")
+        self.assertIn("may no longer sync", account.last_error)
+
     def test_the_cron_never_syncs_a_user_outside_the_group(self):
         self._confirmed()
         self.env["ir.config_parameter"].sudo().set_param(
@@ -180,6 +188,21 @@ class TestPauseResume(ControlCase):
         self.assertEqual(self.account.sync_requested_by_id, self.account_user, "catches up soon")
         self.env["microsoft.contacts.account"]._cron_sync_accounts()
         self.assertEqual(len(self._items("pete@example.com")), 1, "caught up after resuming")
+
+    def test_nothing_is_written_by_hand_for_a_paused_sync(self):
+        self._confirmed()
+        self.Partner.create({"name": "Paused Undo", "email": "paused.undo@example.com"})
+        run = self._synced()
+        preview = self.env["microsoft.contacts.sync.preview"].browse(
+            self._as_user(self.account).action_preview()["res_id"]
+        )
+        self._as_user(self.account).action_pause()
+        with self.assertRaisesRegex(UserError, "paused"):
+            run.with_user(self.account_user).action_undo()
+        with self.assertRaisesRegex(UserError, "paused"):
+            preview.with_user(self.account_user).action_apply()
+        self.assertEqual(len(self._items("paused.undo@example.com")), 1, "nothing undone")
+        self.assertEqual(self.account.state, "paused")
 
     def test_a_colleague_cannot_pause_someone_elses_sync(self):
         colleague = new_test_user(self.env, login="pause_colleague", groups=CONTACTS_USER_GROUPS)

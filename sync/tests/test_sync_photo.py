@@ -27,6 +27,7 @@ from sync.photo import (
     photo_checksum,
     photo_step,
     prepare_photo,
+    sent_base,
 )
 from sync.planner import (
     CONFLICT,
@@ -443,3 +444,17 @@ def test_a_photo_set_outlook_to_odoo_is_never_written_in_outlook():
         policies=photo_way("outlook_to_odoo", "odoo_to_outlook"),
     )
     assert UPDATE_ODOO_PHOTO not in kinds(p) and UPDATE_OUTLOOK_PHOTO not in kinds(p)
+
+
+def test_a_photo_outlook_stored_otherwise_than_sent_is_never_brought_back():
+    # Sent A to Outlook, which keeps a re-encoded C: read back, C is that photo, not a change.
+    base = sent_base(A, A)
+    kept = decide_photo(base, A, C, PhotoRule())
+    assert kept.write is None and kept.base == PhotoBase(A, C)
+    # Odoo's image removed meanwhile: Outlook's copy of it goes too.
+    removed = decide_photo(base, NO_PHOTO, C, PhotoRule())
+    assert removed.write == DELETE_PHOTO
+    # Not read yet: the mark stays, and Odoo's own change still goes out.
+    assert photo_step(base, A, None, PhotoRule(), read=False) is None
+    changed = photo_step(base, B, None, PhotoRule(), read=False)
+    assert changed.decision.write == PUT_PHOTO
