@@ -269,9 +269,11 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
         return job
 
     @api.model
-    def _run_time_budget(self):
+    def _run_time_budget(self, in_request=False):
         """Seconds a run may spend, waiting for Graph included (Settings), within the time
-        Odoo gives a cron job (limit_time_real_cron), less a fifth for the last commit."""
+        Odoo gives a cron job (limit_time_real_cron), less a fifth for the last commit; and,
+        for a run inside an HTTP request (an undo), within the request's (limit_time_real),
+        so that it stops and says so rather than being killed with its worker."""
         value = (
             self.env["ir.config_parameter"].sudo().get_param("microsoft_contacts.run_time_budget")
         )
@@ -279,9 +281,12 @@ class MicrosoftContactsOutlookSync(models.AbstractModel):
             budget = int(value or DEFAULT_RUN_TIME_BUDGET)
         except ValueError:
             budget = DEFAULT_RUN_TIME_BUDGET
-        limit = config.get("limit_time_real_cron") or 0
-        if limit > 0:
-            budget = min(budget, int(limit * 0.8))
+        limits = [config.get("limit_time_real_cron") or 0]
+        if in_request:
+            limits.append(config.get("limit_time_real") or 0)
+        for limit in limits:
+            if limit > 0:
+                budget = min(budget, int(limit * 0.8))
         return max(budget, 1)
 
     @api.model

@@ -170,7 +170,7 @@ class MicrosoftContactsOutlookSyncUndo(models.AbstractModel):
     def _undo_run(self, account, run, undo, auto_commit):
         if auto_commit:
             self._commit(account)  # the undo run stays whatever happens next
-        deadline = time.time() + self._run_time_budget()
+        deadline = time.time() + self._run_time_budget(in_request=True)
         job = self._job(
             account,
             self._synced_folder_target(account),
