@@ -33,10 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_pgcluster "$run/pg" || exit 1
-start_simulator "$run/sim" 0 --seed 1 || exit 1
-export MICROSOFT_CONTACTS_SIMULATOR_URL="$sim_url"
-export REQUESTS_CA_BUNDLE="$sim_bundle"
+start_bench_world || exit 1
 port=$(free_port)
 export BENCH_ODOO_URL="http://127.0.0.1:$port" BENCH_DB="$db"
 write_odoo_conf "$odoo" "log_level=${BENCH_LOG_LEVEL:-info}" "http_port=$port"

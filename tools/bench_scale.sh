@@ -33,10 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_pgcluster "$run/pg" || exit 1
-start_simulator "$run/sim" 0 --seed 1 || exit 1
-export MICROSOFT_CONTACTS_SIMULATOR_URL="$sim_url"
-export REQUESTS_CA_BUNDLE="$sim_bundle"
+start_bench_world || exit 1
 write_odoo_conf "$odoo" log_level=warn
 
 say "bench-scale: installing the addon"

@@ -206,3 +206,12 @@ for s in suites:
 print(tests - failures - skips, failures, skips)
 EOF
 }
+
+# start_bench_world: the throwaway cluster and the Graph simulator of a bench run (in $run),
+# and the environment the addon's code reads the simulator from.
+start_bench_world() {
+    start_pgcluster "$run/pg" || return 1
+    start_simulator "$run/sim" 0 --seed 1 || return 1
+    export MICROSOFT_CONTACTS_SIMULATOR_URL="$sim_url"
+    export REQUESTS_CA_BUNDLE="$sim_bundle"
+}
