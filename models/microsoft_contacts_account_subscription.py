@@ -511,8 +511,11 @@ class MicrosoftContactsAccountSubscription(models.Model):
 
     def _disconnect(self):
         """Disconnect (and offboarding, which disconnects) deletes the subscription first,
-        while the sign-in still allows it."""
-        self._unsubscribe(self.env._("disconnected"))
+        while the sign-in still allows it. Many at once (Settings restricting who may sync)
+        share one deadline (context key microsoft_contacts_unsubscribe_deadline): past it, the
+        subscriptions left run out by themselves and their notifications are refused."""
+        deadline = self.env.context.get("microsoft_contacts_unsubscribe_deadline")
+        self._unsubscribe(self.env._("disconnected"), deadline=deadline)
         return super()._disconnect()
 
     def action_reset_outlook_sync(self):

@@ -1,3 +1,5 @@
+import time
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
@@ -18,7 +20,7 @@ from .microsoft_contacts_account_schedule import (
     SCHEDULE_SELECTION,
 )
 from .microsoft_contacts_sync_run import DEFAULT_KEEP_RUNS
-from .res_users import RESTRICT_PARAM, SYNC_GROUP
+from .res_users import BULK_OFFBOARD_SECONDS, RESTRICT_PARAM, SYNC_GROUP
 
 CLOUD_SELECTION = [
     ("global", "Global (Microsoft 365)"),
@@ -180,7 +182,9 @@ class ResConfigSettings(models.TransientModel):
         Account._apply_sync_schedule(changed=Account._get_sync_schedule() != schedule)
         if self.env["res.users"]._microsoft_contacts_sync_restricted():
             # Restricted now: users outside the group stop at once, not at the next cycle.
-            Account.sudo().search(Account._offboarded_domain())._offboard()
+            Account.sudo().search(Account._offboarded_domain()).with_context(
+                microsoft_contacts_unsubscribe_deadline=time.time() + BULK_OFFBOARD_SECONDS
+            )._offboard()
         return result
 
     def _compute_microsoft_contacts_sync_user_count(self):

@@ -1,3 +1,5 @@
+import time
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
@@ -5,6 +7,9 @@ from odoo.exceptions import AccessError
 OFFBOARDING_KEYS = ("active", "groups_id")
 SYNC_GROUP = "microsoft_contacts.group_microsoft_contacts_user"
 RESTRICT_PARAM = "microsoft_contacts.restrict_to_group"
+# Users taken out in bulk (a group edited, Settings restricting who may sync): the Graph calls
+# that delete their subscriptions share this many seconds; the request never waits longer.
+BULK_OFFBOARD_SECONDS = 20
 
 
 class ResUsers(models.Model):
@@ -58,6 +63,8 @@ class ResUsers(models.Model):
             Account = self.env["microsoft.contacts.account"].sudo()
             Account.search(
                 [("user_id", "in", left.ids), ("state", "!=", "not_connected")]
+            ).with_context(
+                microsoft_contacts_unsubscribe_deadline=time.time() + BULK_OFFBOARD_SECONDS
             )._offboard()
 
     def action_open_microsoft_contacts_account(self):

@@ -438,6 +438,16 @@ class TestChangeNotifications(OutlookSyncCase, HttpCase):
         settings.execute()
         self.assertTrue(self.env["microsoft.contacts.account"]._notifications_enabled())
 
+    def test_offboarding_many_at_once_never_waits_past_its_deadline(self):
+        graph_id = self._subscribed().graph_id
+        late = self.account.with_context(microsoft_contacts_unsubscribe_deadline=time.time() - 1)
+        late._disconnect()
+        self.assertEqual(self.account.state, "not_connected")
+        self.assertFalse(self.account.subscription_ids, "forgotten here")
+        # Past the shared deadline no call is made: Graph's copy runs out by itself, and its
+        # notifications are refused (unknown subscription).
+        self.assertEqual([s["id"] for s in self._sim_subscriptions()], [graph_id])
+
     def test_turning_notifications_off_unsubscribes(self):
         self._subscribed()
         settings = self.env["res.config.settings"].create(
