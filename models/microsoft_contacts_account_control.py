@@ -35,6 +35,46 @@ class MicrosoftContactsAccountControl(models.Model):
         "contact: open the preview to confirm the deletions or leave contacts out.",
     )
 
+    stuck_count = fields.Integer("Stuck Contacts", compute="_compute_stuck_count")
+
+    def _stuck_domain(self):
+        """The records of these accounts that failed MAX_ATTEMPTS runs in a row (stuck)."""
+        return [("account_id", "in", self.ids), ("attempts", ">=", MAX_ATTEMPTS)]
+
+    def _compute_stuck_count(self):
+        counts = dict(
+            self.env["microsoft.contacts.sync.retry"]
+            .sudo()
+            ._read_group(self._stuck_domain(), ["account_id"], ["__count"])
+        )
+        for account in self:
+            account.stuck_count = counts.get(account._origin, 0)
+
+    def action_open_stuck_lines(self):
+        """The log lines of the contacts still stuck, with why: fix them on either side, or
+        leave them out (Stop syncing for me, on the contact)."""
+        self.ensure_one()
+        self._check_can_manage()
+        retries = self.env["microsoft.contacts.sync.retry"].sudo().search(self._stuck_domain())
+        keys = retries.mapped("key")
+        partner_ids = [int(key.split(":", 1)[1]) for key in keys if key.startswith("partner:")]
+        outlook_ids = [key.split(":", 1)[1] for key in keys if key.startswith("outlook:")]
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "microsoft_contacts.action_microsoft_contacts_sync_run_line"
+        )
+        return {
+            **action,
+            "name": self.env._("Stuck Contacts"),
+            "domain": [
+                ("run_id.account_id", "=", self.id),
+                ("action", "=", "stuck"),
+                "|",
+                ("partner_id", "in", partner_ids),
+                ("external_id", "in", outlook_ids),
+            ],
+            "context": {},
+        }
+
     def _compute_last_run(self):
         """The newest run of each account, in one query for all of them."""
         last = dict(
@@ -104,11 +144,7 @@ class MicrosoftContactsAccountControl(models.Model):
         preview. One open activity per account: the guard holds every run until the user
         decides, and a stuck contact stays stuck until it changes or is left out."""
         self.ensure_one()
-        stuck = (
-            self.env["microsoft.contacts.sync.retry"]
-            .sudo()
-            .search_count([("account_id", "=", self.id), ("attempts", ">=", MAX_ATTEMPTS)])
-        )
+        stuck = self.env["microsoft.contacts.sync.retry"].sudo().search_count(self._stuck_domain())
         if not run.held_deletions and not stuck:
             if self.sync_held:
                 self.sync_held = False
@@ -123,7 +159,8 @@ class MicrosoftContactsAccountControl(models.Model):
             summary = self.env._("%s contacts are stuck in your Outlook sync", stuck)
             reason = self.env._(
                 "%s contacts failed several runs in a row; they are left as they are until "
-                "they change or you leave them out.",
+                "they change. See why under Stuck Contacts, then fix them on either side, or "
+                "leave them out (Stop syncing for me, on the contact).",
                 stuck,
             )
         note = Markup("<p>%s</p><p>%s <a href='/odoo/%s'>%s</a></p>") % (
