@@ -198,12 +198,9 @@ def _error_redirect(params, error, code, description):
     )
 
 
-def authorize(sim, req, tenant):
-    if req.method == "POST":
-        return _consent_answer(sim, req)
-    params = dict(req.query)
-    client_id = params.get("client_id")
-    redirect_uri = params.get("redirect_uri")
+def _check_app(sim, client_id, redirect_uri):
+    """The error page Microsoft shows for an unknown app or redirect URI, else None (the
+    sign-in and the admin-consent endpoints check them alike)."""
     with sim._lock:
         apps = dict(sim._apps)
     if not client_id:
@@ -227,6 +224,18 @@ def authorize(sim, req, tenant):
             f"AADSTS50011: The redirect URI '{redirect_uri}' specified in the request does not "
             "match the redirect URIs configured for the application.",
         )
+    return None
+
+
+def authorize(sim, req, tenant):
+    if req.method == "POST":
+        return _consent_answer(sim, req)
+    params = dict(req.query)
+    client_id = params.get("client_id")
+    redirect_uri = params.get("redirect_uri")
+    refused = _check_app(sim, client_id, redirect_uri)
+    if refused:
+        return refused
     try:
         tid = _resolve_tenant(sim, tenant)
     except AadError as exc:
@@ -373,29 +382,9 @@ def admin_consent(sim, req, tenant):
         return _admin_consent_answer(sim, req)
     params = dict(req.query)
     client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
-    with sim._lock:
-        apps = dict(sim._apps)
-    if not client_id:
-        return _page(
-            400, "Sign in error", "AADSTS900144: The request body must contain 'client_id'."
-        )
-    if apps and client_id not in apps:
-        return _page(
-            400,
-            "Sign in error",
-            f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
-            "directory.",
-        )
-    if not redirect_uri:
-        return _page(400, "Sign in error", "AADSTS900144: 'redirect_uri' is required.")
-    registered = apps.get(client_id, {}).get("redirect_uris")
-    if registered and redirect_uri not in registered:
-        return _page(
-            400,
-            "Sign in error",
-            f"AADSTS50011: The redirect URI '{redirect_uri}' specified in the request does not "
-            "match the redirect URIs configured for the application.",
-        )
+    refused = _check_app(sim, client_id, redirect_uri)
+    if refused:
+        return refused
     if tenant.lower() == "common":
         return _admin_consent_error(
             params,
