@@ -461,20 +461,29 @@ class _UndoPlanner:
 
     # -- per kind -------------------------------------------------------------------------------
 
+    def _step(self, record, entry, kind, text, *, fields=None, **extra):
+        """Add a step undoing `entry`; its reason names the run (and the fields, if any)."""
+        params = (
+            {"run": entry.run_id} if fields is None else {"run": entry.run_id, "fields": fields}
+        )
+        extra.setdefault("partner_id", entry.partner_id)
+        record.steps.append(
+            UndoStep(
+                kind, entry.line_id, Reason(text, params), outlook_id=entry.outlook_id, **extra
+            )
+        )
+
+    def _already(self, record, entry):
+        """Nothing to do: the record is as it was before the run."""
+        record.steps.append(
+            UndoStep(NOTHING, entry.line_id, Reason(ALREADY_TEXT, {"run": entry.run_id}))
+        )
+
     def _delete_copy(self, record: UndoRecord, entry: Entry) -> None:
         link = self._link(entry)
         if not link.change_key:
             raise _Refused(Reason(NOT_LINKED_TEXT))
-        record.steps.append(
-            UndoStep(
-                DELETE_COPY,
-                entry.line_id,
-                Reason(DELETE_COPY_TEXT, {"run": entry.run_id}),
-                partner_id=entry.partner_id,
-                outlook_id=entry.outlook_id,
-                if_match=link.change_key,
-            )
-        )
+        self._step(record, entry, DELETE_COPY, DELETE_COPY_TEXT, if_match=link.change_key)
         record.link_op = FORGET_PARTNER
 
     def _create_again(self, record: UndoRecord, entry: Entry) -> None:
@@ -492,16 +501,7 @@ class _UndoPlanner:
         problems = [p for p in check_payload_limits(payload) if p.is_error]
         if problems:
             raise _Refused(Reason(INVALID_TEXT, {"why": describe_problems(problems)}))
-        record.steps.append(
-            UndoStep(
-                CREATE_AGAIN,
-                entry.line_id,
-                Reason(CREATE_AGAIN_TEXT, {"run": entry.run_id}),
-                partner_id=entry.partner_id,
-                outlook_id=entry.outlook_id,
-                payload=payload,
-            )
-        )
+        self._step(record, entry, CREATE_AGAIN, CREATE_AGAIN_TEXT, payload=payload)
         record.link_op, record.snapshot = NEW_LEFT_OUT, snapshot
 
     def _put_back_outlook(self, record: UndoRecord, entry: Entry) -> None:
@@ -514,98 +514,63 @@ class _UndoPlanner:
             target = target.with_value(name, old)
         patch = build_outlook_patch(current, state, target, self.ctx)
         if not patch:
-            record.steps.append(
-                UndoStep(NOTHING, entry.line_id, Reason(ALREADY_TEXT, {"run": entry.run_id}))
-            )
+            self._already(record, entry)
             return
         problems = [p for p in check_payload_limits(patch) if p.is_error]
         if problems:
             raise _Refused(Reason(INVALID_TEXT, {"why": describe_problems(problems)}))
         fields_ = tuple(n for n in entry.changes if current.key(n) != target.key(n))
-        record.steps.append(
-            UndoStep(
-                PUT_BACK_OUTLOOK,
-                entry.line_id,
-                Reason(PUT_BACK_TEXT, {"run": entry.run_id, "fields": fields_}),
-                partner_id=entry.partner_id or record.partner_id,
-                outlook_id=entry.outlook_id,
-                payload=patch,
-                if_match=link.change_key,
-            )
+        self._step(
+            record,
+            entry,
+            PUT_BACK_OUTLOOK,
+            PUT_BACK_TEXT,
+            fields=fields_,
+            partner_id=entry.partner_id or record.partner_id,
+            payload=patch,
+            if_match=link.change_key,
         )
 
     def _archive(self, record: UndoRecord, entry: Entry) -> None:
         partner = self._partner(entry)
         record.link_op = LEAVE_OUT_ITEM if entry.target == SYNCED_FOLDER else STOP_IMPORT
         if not partner.active:
-            record.steps.append(
-                UndoStep(NOTHING, entry.line_id, Reason(ALREADY_TEXT, {"run": entry.run_id}))
-            )
+            self._already(record, entry)
             return
         self._writable(entry, self.not_archivable)
         self._check_odoo_unchanged(entry, partner)
         text = ARCHIVE_TEXT if entry.target == SYNCED_FOLDER else ARCHIVE_IMPORT_TEXT
-        record.steps.append(
-            UndoStep(
-                ARCHIVE,
-                entry.line_id,
-                Reason(text, {"run": entry.run_id}),
-                partner_id=entry.partner_id,
-                outlook_id=entry.outlook_id,
-            )
-        )
+        self._step(record, entry, ARCHIVE, text)
 
     def _put_back_odoo(self, record: UndoRecord, entry: Entry) -> None:
         partner = self._partner(entry)
         if entry.before is None:
             raise _Refused(Reason(NO_SNAPSHOT_TEXT, {"run": entry.run_id}))
         if self._unchanged_in_odoo(entry, partner, 0):
-            record.steps.append(
-                UndoStep(NOTHING, entry.line_id, Reason(ALREADY_TEXT, {"run": entry.run_id}))
-            )
+            self._already(record, entry)
             return
         self._writable(entry, self.not_writable)
         self._check_odoo_unchanged(entry, partner)
-        record.steps.append(
-            UndoStep(
-                PUT_BACK_ODOO,
-                entry.line_id,
-                Reason(PUT_BACK_TEXT, {"run": entry.run_id, "fields": tuple(entry.changes)}),
-                partner_id=entry.partner_id,
-                outlook_id=entry.outlook_id,
-                values=dict(entry.before),
-            )
+        self._step(
+            record,
+            entry,
+            PUT_BACK_ODOO,
+            PUT_BACK_TEXT,
+            fields=tuple(entry.changes),
+            values=dict(entry.before),
         )
 
     def _restore(self, record: UndoRecord, entry: Entry) -> None:
         partner = self._partner(entry)
         if partner.active:
-            record.steps.append(
-                UndoStep(NOTHING, entry.line_id, Reason(ALREADY_TEXT, {"run": entry.run_id}))
-            )
+            self._already(record, entry)
             return
         self._writable(entry, self.not_writable)
-        record.steps.append(
-            UndoStep(
-                RESTORE,
-                entry.line_id,
-                Reason(RESTORE_TEXT, {"run": entry.run_id}),
-                partner_id=entry.partner_id,
-                outlook_id=entry.outlook_id,
-            )
-        )
+        self._step(record, entry, RESTORE, RESTORE_TEXT)
 
     def _leave_out(self, record: UndoRecord, entry: Entry) -> None:
         folder = entry.target == SYNCED_FOLDER
-        record.steps.append(
-            UndoStep(
-                LEAVE_OUT,
-                entry.line_id,
-                Reason(LEAVE_OUT_TEXT if folder else STOP_IMPORT_TEXT, {"run": entry.run_id}),
-                partner_id=entry.partner_id,
-                outlook_id=entry.outlook_id,
-            )
-        )
+        self._step(record, entry, LEAVE_OUT, LEAVE_OUT_TEXT if folder else STOP_IMPORT_TEXT)
         record.link_op = record.link_op or (LEAVE_OUT_PAIR if folder else STOP_IMPORT)
 
 
